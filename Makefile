@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint typecheck imports pytest chromium binary clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(BIN)/.installed  ## start the server on its embedded defaults
+	$(BIN)/chatd serve
+
+test: $(BIN)/.installed chromium lint typecheck imports pytest  ## every check
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+imports: $(BIN)/.installed
+	$(BIN)/lint-imports
+
+pytest: $(BIN)/.installed
+	$(BIN)/pytest -q
+
+chromium:  ## Debian's chromium for the browser tests (Playwright never downloads one)
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket endpoints: parse, call a service, answer."""

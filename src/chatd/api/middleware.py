@@ -1,0 +1,74 @@
+"""Every HTTP request: a request id, security headers, one access-log line, latency metric."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chatd import metrics
+from chatd.log import event
+
+log = logging.getLogger("chatd.access")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; manifest-src 'self'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class AccessMiddleware:
+    def __init__(self, app: ASGIApp, route_of: Callable[[object], str | None]) -> None:
+        self.app = app
+        self.route_of = route_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = self.route_of(scope.get("endpoint")) or "unmatched"
+            method = scope["method"]
+            metrics.HTTP_LATENCY.labels(method, route, str(status)).observe(elapsed)
+            state = scope.get("state", {})
+            event(
+                log,
+                logging.INFO,
+                "http",
+                method=method,
+                route=route,
+                status=status,
+                ms=round(elapsed * 1000, 2),
+                request_id=request_id,
+                user_id=state.get("user_id", ""),
+            )

@@ -1,0 +1,45 @@
+"""The whole HTTP and WebSocket surface of chatd, in one table."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from . import ops, users
+
+API = "/api/v1"
+
+
+def table() -> list[BaseRoute]:
+    return [
+        Route("/healthz", ops.healthz, methods=["GET"]),
+        Route("/readyz", ops.readyz, methods=["GET"]),
+        Route("/metrics", ops.metrics, methods=["GET"]),
+        # accounts
+        Route(f"{API}/setup", users.setup_status, methods=["GET"]),
+        Route(f"{API}/setup", users.setup, methods=["POST"]),
+        Route(f"{API}/auth/register", users.register, methods=["POST"]),
+        Route(f"{API}/auth/login", users.login, methods=["POST"]),
+        Route(f"{API}/auth/logout", users.logout, methods=["POST"]),
+        Route(f"{API}/auth/sessions", users.list_sessions, methods=["GET"]),
+        Route(f"{API}/auth/sessions/{{id}}", users.revoke_session, methods=["DELETE"]),
+        Route(f"{API}/users/me", users.me, methods=["GET"]),
+        Route(f"{API}/users/me", users.update_me, methods=["PATCH"]),
+        Route(f"{API}/users/me/password", users.change_password, methods=["POST"]),
+        Route(f"{API}/users", users.directory, methods=["GET"]),
+        Route(f"{API}/users/{{id}}", users.get_user, methods=["GET"]),
+        Route(f"{API}/admin/invites", users.admin_create_invite, methods=["POST"]),
+        Route(f"{API}/admin/users", users.admin_list_users, methods=["GET"]),
+        Route(f"{API}/admin/users", users.admin_create_user, methods=["POST"]),
+        Route(f"{API}/admin/users/{{id}}", users.admin_update_user, methods=["PATCH"]),
+    ]
+
+
+def templates(routes: list[BaseRoute]) -> dict[object, str]:
+    """endpoint -> path template, so logs and metrics name routes, never raw paths."""
+    found: dict[object, str] = {}
+    for route in routes:
+        endpoint = getattr(route, "endpoint", None)
+        path = getattr(route, "path", None)
+        if endpoint is not None and path is not None:
+            found[endpoint] = path
+    return found

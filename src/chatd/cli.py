@@ -1,0 +1,225 @@
+"""The `chatd` command: serve, admin commands, backup, bench and the example configuration.
+
+Admin commands open the same data directory as the server (SQLite WAL makes that safe while
+it runs) and go through the same services, so their rules cannot drift from the API's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from chatd import __version__, log
+from chatd.config import Config, ConfigError, example_toml, load
+from chatd.db.migrate import SchemaError
+from chatd.errors import ChatdError
+from chatd.services.container import Services, prepare_data_dir
+
+T = TypeVar("T")
+
+_DURATION_RE = re.compile(r"(\d+)([smhdw]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_duration(text: str) -> int:
+    """`90`, `30m`, `12h`, `7d`, `2w` -> seconds."""
+    match = _DURATION_RE.fullmatch(text.strip().lower())
+    if not match:
+        raise click.BadParameter(f"{text!r} is not a duration like 3600, 30m, 12h or 7d")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"chatd: {message}", err=True)
+    sys.exit(code)
+
+
+def state_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--config and --data-dir, on every command that touches a server's state."""
+    func = click.option(
+        "--data-dir",
+        "data_dir",
+        type=click.Path(file_okay=False),
+        help="Data directory (storage.data_dir).",
+    )(func)
+    func = click.option(
+        "--config", "config_file", type=click.Path(dir_okay=False), help="TOML config file."
+    )(func)
+    return func
+
+
+def load_config(config_file: str | None, **flags: Any) -> Config:
+    try:
+        return load(config_file, os.environ, flags)
+    except ConfigError as exc:
+        _fail(f"configuration error: {exc}")
+        raise  # unreachable
+
+
+def run_with_services(config: Config, work: Callable[[Services], Awaitable[T]]) -> T:
+    """Open the data directory, run one piece of admin work, close it again."""
+    log.setup("warning", config.log.format)
+
+    async def main() -> T:
+        services = await Services.start(config, background=False)
+        try:
+            return await work(services)
+        finally:
+            await services.stop()
+
+    try:
+        return asyncio.run(main())
+    except SchemaError as exc:
+        _fail(str(exc))
+    except ChatdError as exc:
+        detail = "".join(f"\n  {k}: {v}" for k, v in (exc.fields or {}).items())
+        _fail(f"{exc.message}{detail}", 1)
+    raise AssertionError("unreachable")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chatd")
+def main() -> None:
+    """chatd: a team chat server in one process."""
+
+
+@main.command()
+@state_options
+@click.option("--host", help="Address to listen on (server.host).")
+@click.option("--port", type=int, help="Port to listen on (server.port).")
+def serve(
+    config_file: str | None, data_dir: str | None, host: str | None, port: int | None
+) -> None:
+    """Run the server: API, WebSocket, presence, files and web client."""
+    config = load_config(
+        config_file,
+        **{"server.host": host, "server.port": port, "storage.data_dir": data_dir},
+    )
+    log.setup(config.log.level, config.log.format)
+    try:
+        prepare_data_dir(config)
+    except (SchemaError, OSError) as exc:
+        _fail(str(exc))
+    from chatd import server
+
+    sys.exit(server.main(config))
+
+
+@main.command("default-config")
+def default_config() -> None:
+    """Print a commented TOML file with every key at its default."""
+    click.echo(example_toml(), nl=False)
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@user.command("add")
+@state_options
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the user an admin.")
+@click.option("--display-name", default=None, help="Name shown to others.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_add(
+    config_file: str | None,
+    data_dir: str | None,
+    name: str,
+    admin: bool,
+    display_name: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create an account."""
+    config = load_config(config_file, **{"storage.data_dir": data_dir})
+    password = _read_password(password_stdin)
+    role = "admin" if admin else "member"
+    created = run_with_services(
+        config, lambda s: s.users.create(None, name, password, display_name, role)
+    )
+    click.echo(f"created {created.role} {created.username} ({created.id})")
+
+
+@user.command("list")
+@state_options
+def user_list(config_file: str | None, data_dir: str | None) -> None:
+    """List every account."""
+    config = load_config(config_file, **{"storage.data_dir": data_dir})
+    everyone = run_with_services(config, lambda s: s.users.list_all())
+    click.echo(f"{'USERNAME':<32} {'ROLE':<7} {'ACTIVE':<6} DISPLAY NAME")
+    for person in everyone:
+        active = "yes" if person.active else "no"
+        click.echo(f"{person.username:<32} {person.role:<7} {active:<6} {person.display_name}")
+
+
+@user.command("passwd")
+@state_options
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_passwd(
+    config_file: str | None, data_dir: str | None, name: str, password_stdin: bool
+) -> None:
+    """Set a user's password; their sessions are signed out."""
+    config = load_config(config_file, **{"storage.data_dir": data_dir})
+    password = _read_password(password_stdin)
+    run_with_services(config, lambda s: s.users.set_password(name, password))
+    click.echo(f"password changed for {name.lower()}")
+
+
+def _set_active(config: Config, name: str, active: bool) -> None:
+    async def work(services: Services) -> None:
+        person = await services.users.by_username(name)
+        await services.users.update(None, person.id, active=active)
+
+    run_with_services(config, work)
+
+
+@user.command("disable")
+@state_options
+@click.argument("name")
+def user_disable(config_file: str | None, data_dir: str | None, name: str) -> None:
+    """Disable an account; its sessions end at once, on a running server too."""
+    _set_active(load_config(config_file, **{"storage.data_dir": data_dir}), name, False)
+    click.echo(f"disabled {name.lower()}")
+
+
+@user.command("enable")
+@state_options
+@click.argument("name")
+def user_enable(config_file: str | None, data_dir: str | None, name: str) -> None:
+    """Enable a disabled account."""
+    _set_active(load_config(config_file, **{"storage.data_dir": data_dir}), name, True)
+    click.echo(f"enabled {name.lower()}")
+
+
+@main.group()
+def invite() -> None:
+    """Invite people to register."""
+
+
+@invite.command("create")
+@state_options
+@click.option("--max-uses", type=click.IntRange(min=1), help="How many accounts it may create.")
+@click.option("--expires", default="7d", show_default=True, help="Lifetime: 3600, 30m, 12h, 7d.")
+def invite_create(
+    config_file: str | None, data_dir: str | None, max_uses: int | None, expires: str
+) -> None:
+    """Create an invite code and print its registration URL."""
+    config = load_config(config_file, **{"storage.data_dir": data_dir})
+    seconds = parse_duration(expires)
+    made = run_with_services(config, lambda s: s.users.create_invite(None, max_uses, seconds))
+    click.echo(f"code: {made.code}")
+    click.echo(f"url:  {made.url}")

@@ -1,0 +1,209 @@
+"""SQLite access: one group-commit writer and a small pool of reader threads.
+
+Every store function is plain synchronous code taking a `sqlite3.Connection`. `Database.read`
+runs one on a reader thread; `Database.write` queues one for the writer, which drains the
+queue, runs everything queued in a single `BEGIN IMMEDIATE` transaction (each operation in its
+own savepoint, so one caller's error does not fail its neighbours), commits once, and only
+then answers the callers. Under load, many sends share one commit (and one fsync with
+`synchronous=full`).
+
+aiosqlite is not used: it hops to its thread once per statement, while a batch here is one hop
+for the whole transaction, which is what makes group commit cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from chatd import metrics
+from chatd.errors import Unavailable
+from chatd.log import event
+
+T = TypeVar("T")
+log = logging.getLogger("chatd.db")
+
+MAX_BATCH = 512
+
+
+def connect(path: Path, synchronous: str = "normal", readonly: bool = False) -> sqlite3.Connection:
+    """Open a connection with chatd's PRAGMAs; autocommit mode, transactions are explicit."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA cache_size=-16000")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    if readonly:
+        conn.execute("PRAGMA query_only=1")
+    return conn
+
+
+@dataclass
+class _Op:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+    after: Callable[[Any], None] | None
+    result: Any = None
+    error: BaseException | None = None
+
+
+@dataclass
+class Database:
+    path: Path
+    synchronous: str = "normal"
+    readers: int = 2
+    _queue: asyncio.Queue[_Op | None] = field(init=False)
+    _writer_conn: sqlite3.Connection | None = field(init=False, default=None)
+    _write_pool: ThreadPoolExecutor = field(init=False)
+    _read_pool: ThreadPoolExecutor = field(init=False)
+    _local: threading.local = field(init=False, default_factory=threading.local)
+    _read_conns: list[sqlite3.Connection] = field(init=False, default_factory=list)
+    _task: asyncio.Task[None] | None = field(init=False, default=None)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-writer")
+        self._read_pool = ThreadPoolExecutor(self.readers, thread_name_prefix="chatd-reader")
+        loop = asyncio.get_running_loop()
+        self._writer_conn = await loop.run_in_executor(
+            self._write_pool, connect, self.path, self.synchronous
+        )
+        self._task = asyncio.create_task(self._write_loop(), name="chatd-db-writer")
+
+    async def stop(self) -> None:
+        """Finish every queued write, then close all connections."""
+        if self._task is not None:
+            await self._queue.put(None)
+            await self._task
+            self._task = None
+        loop = asyncio.get_running_loop()
+        if self._writer_conn is not None:
+            conn = self._writer_conn
+            await loop.run_in_executor(self._write_pool, conn.close)
+            self._writer_conn = None
+        self._write_pool.shutdown(wait=True)
+        self._read_pool.shutdown(wait=True)
+        with self._lock:
+            for conn in self._read_conns:
+                conn.close()
+            self._read_conns.clear()
+
+    # ---- reads -------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, self.synchronous, readonly=True)
+            self._local.conn = conn
+            with self._lock:
+                self._read_conns.append(conn)
+        return conn
+
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            return fn(conn, *args)
+        finally:
+            conn.execute("COMMIT")
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on a reader connection, in one read transaction."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_pool, self._run_read, fn, args)
+
+    # ---- writes ------------------------------------------------------------------------
+
+    async def write(
+        self, fn: Callable[..., T], *args: Any, after: Callable[[T], None] | None = None
+    ) -> T:
+        """Queue `fn(conn, *args)` for the writer; return its result once it is committed.
+
+        `after(result)` runs on the event loop right after the commit, in commit order, even if
+        the caller has gone away: services publish their events there, so an event is never
+        lost and events of one conversation leave in the order of their commits.
+        """
+        if self._task is None:
+            raise Unavailable("the database is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Op(fn, args, future, after))
+        return await future
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                op = self._queue.get_nowait()
+                if op is None:
+                    stopping = True
+                    break
+                batch.append(op)
+            started = time.perf_counter()
+            try:
+                await loop.run_in_executor(self._write_pool, self._run_batch, batch)
+            except Exception as exc:  # the commit itself failed: every caller fails
+                event(log, logging.ERROR, "db.batch_failed", error=repr(exc), size=len(batch))
+                for op in batch:
+                    op.error = Unavailable("the database could not commit; try again")
+                    op.result = None
+            metrics.DB_COMMIT_SECONDS.observe(time.perf_counter() - started)
+            metrics.DB_BATCH_SIZE.observe(len(batch))
+            for op in batch:
+                if op.error is None and op.after is not None:
+                    try:
+                        op.after(op.result)
+                    except Exception:
+                        log.exception("db.after_commit_failed")
+                if op.future.done():
+                    continue
+                if op.error is not None:
+                    op.future.set_exception(op.error)
+                else:
+                    op.future.set_result(op.result)
+
+    def _run_batch(self, batch: list[_Op]) -> None:
+        conn = self._writer_conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in batch:
+                conn.execute("SAVEPOINT op")
+                try:
+                    op.result = op.fn(conn, *op.args)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO op")
+                    op.error = exc
+                conn.execute("RELEASE op")
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
+    # ---- maintenance -------------------------------------------------------------------
+
+    async def writer_call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the writer's own thread outside any batch (backups, checks)."""
+        loop = asyncio.get_running_loop()
+        conn = self._writer_conn
+        if conn is None:
+            raise Unavailable("the database is closed")
+        return await loop.run_in_executor(self._write_pool, fn, conn, *args)

@@ -1,0 +1,34 @@
+"""Prometheus metrics, registered once per process in prometheus-client's default registry.
+
+The default registry also carries the process collector (CPU, RSS, open fds). Names here are
+the ones `packaging/grafana/chatd.json` queries; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+OPEN_SOCKETS = Gauge("chatd_open_sockets", "WebSocket connections open now")
+ONLINE_USERS = Gauge("chatd_online_users", "users with presence other than offline")
+MESSAGES_ACCEPTED = Counter("chatd_messages_accepted_total", "messages committed", ["via"])
+EVENTS_DELIVERED = Counter("chatd_events_delivered_total", "event frames queued to sockets")
+SLOW_SOCKET_CLOSES = Counter(
+    "chatd_slow_socket_closes_total", "sockets closed with 4008 because they could not keep up"
+)
+HTTP_LATENCY = Histogram(
+    "chatd_http_request_duration_seconds",
+    "HTTP request latency by route template",
+    ["method", "route", "status"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+DB_COMMIT_SECONDS = Histogram(
+    "chatd_db_commit_seconds",
+    "time to run and commit one write batch",
+    buckets=(0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+DB_BATCH_SIZE = Histogram(
+    "chatd_db_batch_size",
+    "operations committed together in one write batch",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+)
+UPLOAD_BYTES = Counter("chatd_upload_bytes_total", "bytes received in completed uploads")

@@ -1,0 +1,187 @@
+"""The contract's objects as plain dataclasses, and their JSON shapes.
+
+Times are kept as integer milliseconds since the epoch and turned into ISO strings only when
+an object is shown, so the database and the hot paths never format dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatd.clock import iso_ms
+
+JSON = dict[str, Any]
+
+
+def _iso_or_none(ms: int | None) -> str | None:
+    return None if ms is None else iso_ms(ms)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    created_at: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role,
+            "active": self.active,
+            "created_at": iso_ms(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    user_id: str
+    created_at: int
+    last_used_at: int
+    user_agent: str
+    ip: str
+
+    def to_json(self, current_id: str | None = None) -> JSON:
+        return {
+            "id": self.id,
+            "created_at": iso_ms(self.created_at),
+            "last_used_at": iso_ms(self.last_used_at),
+            "user_agent": self.user_agent,
+            "ip": self.ip,
+            "current": self.id == current_id,
+        }
+
+
+@dataclass(slots=True)
+class Conversation:
+    """A conversation as one caller sees it (`read_seq`, counts and `muted` are theirs)."""
+
+    id: str
+    kind: str
+    name: str
+    topic: str
+    created_at: int
+    created_by: str | None
+    archived: bool
+    last_seq: int
+    last_activity_at: int
+    members: list[str] = field(default_factory=list)
+    read_seq: int = 0
+    unread_count: int = 0
+    mention_count: int = 0
+    muted: bool = False
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "topic": self.topic,
+            "created_at": iso_ms(self.created_at),
+            "created_by": self.created_by,
+            "members": self.members,
+            "last_seq": self.last_seq,
+            "read_seq": self.read_seq,
+            "unread_count": self.unread_count,
+            "archived": self.archived,
+            "muted": self.muted,
+            "mention_count": self.mention_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    id: str
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    created_at: int
+    uploader_id: str
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "content_type": self.content_type,
+            "sha256": self.sha256,
+            "created_at": iso_ms(self.created_at),
+            "uploader_id": self.uploader_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    emoji: str
+    user_ids: tuple[str, ...]
+
+    def to_json(self) -> JSON:
+        return {"emoji": self.emoji, "count": len(self.user_ids), "user_ids": list(self.user_ids)}
+
+
+@dataclass(slots=True)
+class Message:
+    id: str
+    conversation_id: str
+    seq: int
+    author_id: str
+    body: str
+    created_at: int
+    edited_at: int | None
+    deleted: bool
+    reply_to: str | None
+    client_id: str | None
+    files: list[File] = field(default_factory=list)
+    reactions: list[Reaction] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+    pinned_at: int | None = None
+    reply_count: int = 0
+
+    def to_json(self) -> JSON:
+        deleted = self.deleted
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "seq": self.seq,
+            "author_id": self.author_id,
+            "body": "" if deleted else self.body,
+            "created_at": iso_ms(self.created_at),
+            "edited_at": _iso_or_none(self.edited_at),
+            "deleted": deleted,
+            "reply_to": self.reply_to,
+            "client_id": self.client_id,
+            "files": [] if deleted else [f.to_json() for f in self.files],
+            "reactions": [] if deleted else [r.to_json() for r in self.reactions],
+            "mentions": [] if deleted else self.mentions,
+            "pinned": self.pinned_at is not None and not deleted,
+            "reply_count": self.reply_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    user_id: str
+    status: str
+    last_seen_at: int | None
+
+    def to_json(self) -> JSON:
+        return {
+            "user_id": self.user_id,
+            "status": self.status,
+            "last_seen_at": _iso_or_none(self.last_seen_at),
+        }

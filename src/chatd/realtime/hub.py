@@ -1,0 +1,190 @@
+"""Who is connected, and fan-out of events to their sockets.
+
+Services publish an `Event` after the commit that caused it. The hub encodes its frame once
+and queues the same string in the outbox of every recipient socket; a socket whose outbox is
+full closes itself (4008) and nobody else waits. Membership is cached here (conversation ->
+users) and kept current by the membership events themselves, so routing never queries the
+database. The `Broker` seam is where several chatd processes could later share events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chatd import metrics
+from chatd.realtime.protocol import encode
+
+
+class Connection(Protocol):
+    conn_id: str
+    user_id: str
+    session_id: str
+
+    def push(self, frame: str) -> None:
+        """Queue a frame; a connection that cannot keep up closes itself."""
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close the socket from outside its own tasks."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One frame and who gets it: a conversation's members, or a set of users."""
+
+    frame: dict[str, Any]
+    conversation_id: str | None = None
+    user_ids: tuple[str, ...] = ()
+    skip_user: str | None = None
+    skip_conn: str | None = None
+
+
+@dataclass(frozen=True)
+class Revoke:
+    """Close sockets: of these sessions, or of every session of these users."""
+
+    code: int
+    reason: str
+    session_ids: tuple[str, ...] = ()
+    user_ids: tuple[str, ...] = ()
+
+
+class Broker(Protocol):
+    def publish(self, item: Event | Revoke) -> None: ...
+
+    def subscribe(self, handler: Callable[[Event | Revoke], None]) -> None: ...
+
+
+class InMemoryBroker:
+    """Delivers in this process, synchronously, in publish order."""
+
+    def __init__(self) -> None:
+        self._handlers: list[Callable[[Event | Revoke], None]] = []
+
+    def publish(self, item: Event | Revoke) -> None:
+        for handler in self._handlers:
+            handler(item)
+
+    def subscribe(self, handler: Callable[[Event | Revoke], None]) -> None:
+        self._handlers.append(handler)
+
+
+@dataclass
+class Hub:
+    broker: Broker = field(default_factory=InMemoryBroker)
+    _members: dict[str, set[str]] = field(default_factory=dict)
+    _conversations_of: dict[str, set[str]] = field(default_factory=dict)
+    _sockets: dict[str, dict[str, Connection]] = field(default_factory=dict)
+    _by_session: dict[str, dict[str, Connection]] = field(default_factory=dict)
+    on_user_sockets_changed: Callable[[str, int], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.broker.subscribe(self._deliver)
+
+    # ---- membership cache ----------------------------------------------------------------
+
+    def load_memberships(self, pairs: Iterable[tuple[str, str]]) -> None:
+        for conversation_id, user_id in pairs:
+            self._add_member(conversation_id, user_id)
+
+    def _add_member(self, conversation_id: str, user_id: str) -> None:
+        self._members.setdefault(conversation_id, set()).add(user_id)
+        self._conversations_of.setdefault(user_id, set()).add(conversation_id)
+
+    def _remove_member(self, conversation_id: str, user_id: str) -> None:
+        self._members.get(conversation_id, set()).discard(user_id)
+        self._conversations_of.get(user_id, set()).discard(conversation_id)
+
+    def members(self, conversation_id: str) -> frozenset[str]:
+        return frozenset(self._members.get(conversation_id, ()))
+
+    def is_member(self, conversation_id: str, user_id: str) -> bool:
+        return user_id in self._members.get(conversation_id, ())
+
+    def peers(self, user_id: str) -> set[str]:
+        """Users who share a conversation with `user_id`, and the user."""
+        found = {user_id}
+        for conversation_id in self._conversations_of.get(user_id, ()):
+            found |= self._members.get(conversation_id, set())
+        return found
+
+    # ---- sockets -----------------------------------------------------------------------
+
+    def attach(self, conn: Connection) -> None:
+        sockets = self._sockets.setdefault(conn.user_id, {})
+        sockets[conn.conn_id] = conn
+        self._by_session.setdefault(conn.session_id, {})[conn.conn_id] = conn
+        metrics.OPEN_SOCKETS.inc()
+        if self.on_user_sockets_changed is not None:
+            self.on_user_sockets_changed(conn.user_id, len(sockets))
+
+    def detach(self, conn: Connection) -> None:
+        sockets = self._sockets.get(conn.user_id)
+        if sockets is None or sockets.pop(conn.conn_id, None) is None:
+            return
+        metrics.OPEN_SOCKETS.dec()
+        session_conns = self._by_session.get(conn.session_id)
+        if session_conns is not None:
+            session_conns.pop(conn.conn_id, None)
+            if not session_conns:
+                del self._by_session[conn.session_id]
+        if not sockets:
+            del self._sockets[conn.user_id]
+        if self.on_user_sockets_changed is not None:
+            self.on_user_sockets_changed(conn.user_id, len(sockets))
+
+    def socket_count(self, user_id: str) -> int:
+        return len(self._sockets.get(user_id, ()))
+
+    def connections(self) -> list[Connection]:
+        return [conn for sockets in self._sockets.values() for conn in sockets.values()]
+
+    def session_ids(self) -> list[str]:
+        return list(self._by_session)
+
+    # ---- publishing --------------------------------------------------------------------
+
+    def publish(self, item: Event | Revoke) -> None:
+        self.broker.publish(item)
+
+    def _deliver(self, item: Event | Revoke) -> None:
+        if isinstance(item, Revoke):
+            self._revoke(item)
+            return
+        frame = item.frame
+        kind = frame.get("type")
+        if item.conversation_id is not None:
+            if kind == "conversation.created":
+                for user_id in frame["conversation"]["members"]:
+                    self._add_member(item.conversation_id, user_id)
+            elif kind == "member.added":
+                self._add_member(item.conversation_id, frame["user_id"])
+            recipients: Iterable[str] = list(self._members.get(item.conversation_id, ()))
+            if kind == "member.removed":  # the removed user hears it too, then nothing more
+                self._remove_member(item.conversation_id, frame["user_id"])
+        else:
+            recipients = item.user_ids
+        text = encode(frame)
+        delivered = 0
+        for user_id in recipients:
+            if user_id == item.skip_user:
+                continue
+            sockets = self._sockets.get(user_id)
+            if not sockets:
+                continue
+            for conn in list(sockets.values()):
+                if conn.conn_id != item.skip_conn:
+                    conn.push(text)
+                    delivered += 1
+        if delivered:
+            metrics.EVENTS_DELIVERED.inc(delivered)
+
+    def _revoke(self, item: Revoke) -> None:
+        targets: list[Connection] = []
+        for user_id in item.user_ids:
+            targets += list(self._sockets.get(user_id, {}).values())
+        for session_id in item.session_ids:
+            targets += list(self._by_session.get(session_id, {}).values())
+        for conn in targets:
+            conn.close_soon(item.code, item.reason)

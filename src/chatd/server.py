@@ -1,0 +1,112 @@
+"""Runs the app under uvicorn: signals, start-up lines, sd_notify, and exit code 0 on SIGTERM.
+
+uvicorn's own signal capture re-raises SIGTERM after its graceful shutdown, so the process
+would die by the signal; we install our handlers instead. On SIGTERM or SIGINT we first close
+every WebSocket with 1001 (uvicorn would use 1012), then let uvicorn stop accepting, finish
+in-flight requests and run the lifespan shutdown, which drains the database writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Generator
+
+import uvicorn
+
+from chatd import systemd
+from chatd.app import create_app
+from chatd.config import Config
+from chatd.log import event
+from chatd.realtime.protocol import CLOSE_GOING_AWAY
+from chatd.services.container import Services
+
+log = logging.getLogger("chatd")
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # signals are handled by run() below
+
+
+def _bound_port(server: uvicorn.Server, fallback: int) -> int:
+    for listener in getattr(server, "servers", []):
+        for sock in listener.sockets:
+            return int(sock.getsockname()[1])
+    return fallback
+
+
+async def run(config: Config) -> int:
+    app = create_app(config)
+    uv_config = uvicorn.Config(
+        app,
+        host=config.server.host,
+        port=config.server.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        ws_max_size=64 * 1024,
+        ws_ping_interval=None,
+        proxy_headers=bool(config.server.trusted_proxies),
+        forwarded_allow_ips=list(config.server.trusted_proxies) or [],
+        timeout_graceful_shutdown=config.server.shutdown_timeout_s,
+        server_header=False,
+    )
+    server = _Server(uv_config)
+    loop = asyncio.get_running_loop()
+
+    def request_stop() -> None:
+        if server.should_exit:
+            server.force_exit = True
+            return
+        event(log, logging.INFO, "server.stopping")
+        systemd.notify("STOPPING=1")
+        services: Services | None = getattr(app.state, "services", None)
+        if services is not None:
+            for conn in services.hub.connections():
+                conn.close_soon(CLOSE_GOING_AWAY, "server shutting down")
+        server.should_exit = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, request_stop)
+    serving = asyncio.create_task(server.serve(), name="chatd-uvicorn")
+    # uvicorn offers no event for "sockets bound"; poll its flag briefly.
+    while not server.started and not serving.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    if server.started:
+        port = _bound_port(server, config.server.port)
+        base = config.base_url()
+        if not config.server.public_url:
+            base = base.rsplit(":", 1)[0] + f":{port}"
+        services = app.state.services
+        services.site.url = base
+        event(log, logging.INFO, "server.started", url=base + "/", port=port)
+        print(f"chatd is running at {base}/", flush=True)
+        if await services.accounts.setup_needed():
+            token = services.accounts.setup_token
+            print(
+                f"First run: open {base}/setup#token={token} to create the admin account.",
+                flush=True,
+            )
+        systemd.notify("READY=1")
+    try:
+        await serving
+    except SystemExit as exc:
+        return int(exc.code or 1)
+    return 0 if server.started else 1
+
+
+def main(config: Config) -> int:
+    try:
+        import uvloop
+
+        return uvloop.run(run(config))
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        return asyncio.run(run(config))
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.stderr.write("interrupted\n")
+        return 0

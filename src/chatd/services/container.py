@@ -1,0 +1,111 @@
+"""Builds the services of one chatd process and owns their background tasks.
+
+The web app's lifespan and the admin commands both start a `Services`; the admin commands
+pass `background=False`, so they share the rules and the database but run no timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import sqlite3
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatd.clock import Clock, SystemClock
+from chatd.config import Config
+from chatd.db import migrate
+from chatd.db.database import Database, connect
+from chatd.realtime.hub import Hub
+from chatd.services.accounts import Accounts
+from chatd.services.users import Site, Users
+
+log = logging.getLogger("chatd")
+
+
+def prepare_data_dir(config: Config) -> Path:
+    """Create the data directory, clear unfinished uploads, migrate the schema."""
+    root = config.storage.path
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "files").mkdir(exist_ok=True)
+    tmp = root / "tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(exist_ok=True)
+    db_path = root / "chatd.db"
+    conn = connect(db_path, config.storage.synchronous)
+    try:
+        migrate.migrate(conn, root)
+    finally:
+        conn.close()
+    return db_path
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    site: Site
+    db: Database
+    hub: Hub
+    accounts: Accounts
+    users: Users
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @classmethod
+    async def start(
+        cls, config: Config, clock: Clock | None = None, *, background: bool = True
+    ) -> Services:
+        clock = clock or SystemClock()
+        db_path = await asyncio.to_thread(prepare_data_dir, config)
+        db = Database(db_path, config.storage.synchronous)
+        await db.start()
+        hub = Hub()
+        accounts = Accounts(db, hub, config, clock)
+        site = Site(config.base_url())
+        users = Users(db, hub, accounts, site, clock)
+        services = cls(config, clock, site, db, hub, accounts, users)
+        if background:
+            services.spawn(accounts.watch_revocations(), "revocation-watch")
+        return services
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Start a background task and keep a reference so it is neither lost nor orphaned."""
+        task = asyncio.create_task(coro, name=f"chatd-{name}")
+        self.tasks.append(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if task in self.tasks:
+            self.tasks.remove(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.db.stop()
+
+    async def ready(self) -> tuple[bool, str]:
+        """Whether the database takes writes and the disk has room (for /readyz)."""
+
+        def probe(conn: sqlite3.Connection, now: int) -> None:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('ready_probe', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (now,),
+            )
+
+        try:
+            await asyncio.wait_for(self.db.write(probe, int(self.clock.now())), timeout=5)
+        except Exception as exc:
+            return False, f"the database does not accept writes: {exc}"
+        usage = await asyncio.to_thread(shutil.disk_usage, self.config.storage.path)
+        if usage.free < self.config.storage.min_free_bytes:
+            return False, f"only {usage.free} bytes free in the data directory"
+        return True, "ok"

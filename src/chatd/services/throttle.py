@@ -1,0 +1,53 @@
+"""Sliding-window failure counters for sign-in throttling (in memory, per process)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from chatd.clock import Clock
+
+
+class FailureWindow:
+    """Counts failures per key within `window_s`; a key at `limit` failures is blocked."""
+
+    def __init__(self, clock: Clock, limit: int, window_s: float, max_keys: int = 100_000):
+        self.clock = clock
+        self.limit = limit
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str) -> deque[float] | None:
+        times = self._failures.get(key)
+        if times is None:
+            return None
+        cutoff = self.clock.monotonic() - self.window_s
+        while times and times[0] <= cutoff:
+            times.popleft()
+        if not times:
+            del self._failures[key]
+            return None
+        return times
+
+    def retry_after(self, key: str) -> float:
+        """Seconds until `key` may try again; 0 when it is not blocked."""
+        times = self._recent(key)
+        if times is None or len(times) < self.limit:
+            return 0.0
+        return max(0.0, times[-self.limit] + self.window_s - self.clock.monotonic())
+
+    def fail(self, key: str) -> None:
+        if key not in self._failures and len(self._failures) >= self.max_keys:
+            self._evict()
+        times = self._failures.setdefault(key, deque())
+        times.append(self.clock.monotonic())
+        while len(times) > self.limit:
+            times.popleft()
+
+    def reset(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+    def _evict(self) -> None:
+        for key in list(self._failures)[: max(1, self.max_keys // 10)]:
+            self._recent(key)
+            self._failures.pop(key, None)

@@ -1,0 +1,207 @@
+"""People: profiles, the directory, admin management of accounts, and invites."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from chatd.clock import Clock, now_ms
+from chatd.db.database import Database
+from chatd.errors import Conflict, Forbidden, NotFound
+from chatd.ids import new_id
+from chatd.log import event
+from chatd.models import User
+from chatd.realtime.hub import Event, Hub, Revoke
+from chatd.realtime.protocol import CLOSE_UNAUTHORIZED
+from chatd.services import validation
+from chatd.services.accounts import Accounts, Principal, token_hash
+from chatd.store import invites, sessions, users
+
+log = logging.getLogger("chatd.users")
+
+MAX_INVITE_USES = 100_000
+MAX_INVITE_SECONDS = 365 * 86_400
+DEFAULT_INVITE_SECONDS = 7 * 86_400
+
+
+@dataclass
+class Site:
+    """Where people reach this server; set from config, corrected once the port is bound."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    url: str
+    expires_at: int | None
+    max_uses: int | None
+
+
+class Users:
+    def __init__(
+        self, db: Database, hub: Hub, accounts: Accounts, site: Site, clock: Clock
+    ) -> None:
+        self.db = db
+        self.hub = hub
+        self.accounts = accounts
+        self.site = site
+        self.clock = clock
+
+    def _announce(self, user: User) -> None:
+        frame = {"type": "user.updated", "user": user.to_json()}
+        self.hub.publish(Event(frame, user_ids=tuple(self.hub.peers(user.id))))
+
+    async def get(self, user_id: str) -> User:
+        user = await self.db.read(users.get, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    async def directory(self, q: Any, limit: Any, include_inactive: bool = False) -> list[User]:
+        query = validation.text(q, "q", required=False) or ""
+        return await self.db.read(
+            users.search, query.strip()[:64], validation.limit(limit), include_inactive
+        )
+
+    async def update_profile(self, principal: Principal, display_name: Any) -> User:
+        if display_name is None:
+            return await self.get(principal.user.id)
+        shown = validation.display_name(display_name)
+
+        def update(conn: sqlite3.Connection) -> User | None:
+            users.set_display_name(conn, principal.user.id, shown)
+            return users.get(conn, principal.user.id)
+
+        def announce(user: User | None) -> None:
+            if user is not None:
+                self._announce(user)
+
+        updated = await self.db.write(update, after=announce)
+        if updated is None:
+            raise NotFound("no such user")
+        return updated
+
+    # ---- admin -------------------------------------------------------------------------
+
+    @staticmethod
+    def require_admin(principal: Principal | None) -> None:
+        if principal is not None and not principal.user.is_admin:
+            raise Forbidden("only an admin may do that")
+
+    async def create(
+        self,
+        principal: Principal | None,
+        username: Any,
+        password: Any,
+        display_name: Any = None,
+        role: Any = None,
+    ) -> User:
+        """Create an account (admin API; `principal` None for the CLI)."""
+        self.require_admin(principal)
+        if role is not None and role not in ("admin", "member"):
+            raise validation.fail("role", "must be admin or member")
+        name, secret, shown = validation.collect(
+            (validation.username, username),
+            (validation.password, password),
+            (validation.display_name, display_name),
+        )
+        user = User(new_id(), name, shown, role or "member", True, now_ms(self.clock))
+        hashed = await self.accounts.hash_password(secret)
+
+        def create(conn: sqlite3.Connection) -> None:
+            if users.username_taken(conn, name):
+                raise Conflict("that username is taken", fields={"username": "is taken"})
+            users.insert(conn, user, hashed)
+
+        await self.db.write(create)
+        event(log, logging.INFO, "user.created", user_id=user.id, username=name, role=user.role)
+        return user
+
+    async def update(
+        self, principal: Principal | None, user_id: str, active: Any = None, role: Any = None
+    ) -> User:
+        """Activate, deactivate or change the role of an account; the last admin stays."""
+        self.require_admin(principal)
+        if active is not None:
+            validation.boolean(active, "active")
+        if role is not None and role not in ("admin", "member"):
+            raise validation.fail("role", "must be admin or member")
+
+        def change(conn: sqlite3.Connection) -> tuple[User, list[str]]:
+            user = users.get(conn, user_id)
+            if user is None:
+                raise NotFound("no such user")
+            loses_admin = user.is_admin and user.active and (active is False or role == "member")
+            if loses_admin and users.count_active_admins(conn) <= 1:
+                raise Conflict("the last active admin cannot be disabled or demoted")
+            if role is not None:
+                users.set_role(conn, user_id, role)
+            revoked: list[str] = []
+            if active is not None:
+                users.set_active(conn, user_id, active)
+                if not active:
+                    revoked = sessions.delete_for_user(conn, user_id)
+                    sessions.bump_auth_epoch(conn)
+            updated = users.get(conn, user_id)
+            assert updated is not None
+            return updated, revoked
+
+        user, _revoked = await self.db.write(change)
+        if active is False:
+            self.hub.publish(Revoke(CLOSE_UNAUTHORIZED, "account disabled", user_ids=(user.id,)))
+        self._announce(user)
+        event(
+            log, logging.INFO, "user.updated", user_id=user.id, active=user.active, role=user.role
+        )
+        return user
+
+    async def by_username(self, username: str) -> User:
+        found = await self.db.read(users.get_by_username, username.lower())
+        if found is None:
+            raise NotFound(f"no user named {username!r}")
+        return found[0]
+
+    async def set_password(self, username: str, password: str) -> None:
+        """Set a password from the CLI; every session of the user is revoked."""
+        user = await self.by_username(username)
+        secret = validation.password(password)
+        hashed = await self.accounts.hash_password(secret)
+
+        def change(conn: sqlite3.Connection) -> None:
+            users.set_password_hash(conn, user.id, hashed)
+            sessions.delete_for_user(conn, user.id)
+            sessions.bump_auth_epoch(conn)
+
+        await self.db.write(change)
+        self.hub.publish(Revoke(CLOSE_UNAUTHORIZED, "password changed", user_ids=(user.id,)))
+
+    async def list_all(self) -> list[User]:
+        return await self.db.read(users.list_all)
+
+    # ---- invites -----------------------------------------------------------------------
+
+    async def create_invite(
+        self, principal: Principal | None, max_uses: Any = None, expires_in_s: Any = None
+    ) -> Invite:
+        self.require_admin(principal)
+        uses = None
+        if max_uses is not None:
+            uses = validation.integer(max_uses, "max_uses", minimum=1, maximum=MAX_INVITE_USES)
+        seconds = DEFAULT_INVITE_SECONDS
+        if expires_in_s is not None:
+            seconds = validation.integer(
+                expires_in_s, "expires_in_s", minimum=60, maximum=MAX_INVITE_SECONDS
+            )
+        code = secrets.token_urlsafe(18)
+        now = now_ms(self.clock)
+        expires_at = now + seconds * 1000
+        creator = principal.user.id if principal else None
+        await self.db.write(invites.insert, token_hash(code), creator, now, expires_at, uses)
+        event(log, logging.INFO, "invite.created", by=creator, max_uses=uses, expires_at=expires_at)
+        url = f"{self.site.url}/register#invite={code}"
+        return Invite(code, url, expires_at, uses)

@@ -1,0 +1,126 @@
+"""Configuration: precedence, validation, the example file, and start-up errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chatd.cli import main
+from chatd.config import OPTIONS, Config, ConfigError, example_toml, load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_match_the_contract(tmp_path: Path) -> None:
+    config = load(None, {"CHATD_STORAGE_DATA_DIR": str(tmp_path)}, {})
+    assert config.server.host == "127.0.0.1"
+    assert config.server.port == 8080
+    assert config.auth.registration == "invite"
+    assert config.limits.max_body_bytes == 1048576
+    assert config.limits.ws_outbox_bytes == 4194304
+    assert config.presence.offline_grace_s == 10
+    assert config.storage.synchronous == "normal"
+
+
+def test_platformdirs_default_data_dir() -> None:
+    import platformdirs
+
+    config = load(None, {}, {})
+    assert config.storage.data_dir == platformdirs.user_data_dir("chatd")
+
+
+def test_precedence_flags_env_file_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "chatd.toml"
+    path.write_text('[server]\nport = 7000\nhost = "0.0.0.0"\n[auth]\nregistration = "open"\n')
+    env = {"CHATD_SERVER_PORT": "9000", "CHATD_SERVER_ALLOWED_ORIGINS": "http://a, http://b"}
+    config = load(path, env, {"server.port": 9100, "server.host": None})
+    assert config.server.port == 9100  # flag beats env
+    assert config.server.host == "0.0.0.0"  # file beats default, flag None skipped
+    assert config.auth.registration == "open"
+    assert config.server.allowed_origins == ("http://a", "http://b")
+    assert load(path, env, {}).server.port == 9000  # env beats file
+    assert load(None, {"CHATD_CONFIG": str(path)}, {}).server.port == 7000
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "needle"),
+    [
+        ("[server]\nprot = 1\n", {}, "server.prot"),
+        ("[nope]\na = 1\n", {}, "[nope]"),
+        ('[server]\nport = "x"\n', {}, "server.port"),
+        ("[server]\nport = 70000\n", {}, "server.port"),
+        ('[auth]\nregistration = "maybe"\n', {}, "auth.registration"),
+        ("", {"CHATD_SERVER_PROT": "1"}, "CHATD_SERVER_PROT"),
+        ("", {"CHATD_LIMITS_MAX_BODY_BYTES": "lots"}, "limits.max_body_bytes"),
+        ("[server\n", {}, "chatd.toml"),
+    ],
+)
+def test_bad_config_names_the_key(
+    tmp_path: Path, text: str, env: dict[str, str], needle: str
+) -> None:
+    path = tmp_path / "chatd.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=None) as caught:
+        load(path, env, {})
+    assert needle in str(caught.value)
+
+
+def test_every_option_is_a_config_field() -> None:
+    import dataclasses
+
+    for option in OPTIONS:
+        section = next(f for f in dataclasses.fields(Config) if f.name == option.section)
+        assert section is not None
+        config = load(None, {"CHATD_STORAGE_DATA_DIR": "/tmp/x"}, {})
+        assert hasattr(getattr(config, option.section), option.key)
+
+
+def test_example_file_is_the_default_config_output() -> None:
+    printed = CliRunner().invoke(main, ["default-config"]).output
+    assert printed == example_toml()
+    assert (ROOT / "chatd.toml.example").read_text() == printed
+    parsed = tomllib.loads(printed)
+    for option in OPTIONS:
+        value = parsed[option.section][option.key]
+        assert (
+            list(value) == list(option.default) if option.kind is list else value == option.default
+        )
+
+
+def test_redacted_dump_has_every_key(tmp_path: Path) -> None:
+    dump = load(None, {"CHATD_STORAGE_DATA_DIR": str(tmp_path)}, {}).redacted()
+    assert sum(len(keys) for keys in dump.values()) == len(OPTIONS)
+
+
+def test_serve_with_bad_config_exits_2_without_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[server]\nport = -1\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatd",
+            "serve",
+            "--config",
+            str(path),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "server.port" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_version() -> None:
+    from chatd import __version__
+
+    assert CliRunner().invoke(main, ["--version"]).output.strip().endswith(__version__)
