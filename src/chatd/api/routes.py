@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from . import ops, users
+from . import conversations, messages, ops, users
 
 API = "/api/v1"
 
@@ -31,6 +31,28 @@ def table() -> list[BaseRoute]:
         Route(f"{API}/admin/users", users.admin_list_users, methods=["GET"]),
         Route(f"{API}/admin/users", users.admin_create_user, methods=["POST"]),
         Route(f"{API}/admin/users/{{id}}", users.admin_update_user, methods=["PATCH"]),
+        # conversations
+        Route(f"{API}/conversations", conversations.create, methods=["POST"]),
+        Route(f"{API}/conversations", conversations.list_mine, methods=["GET"]),
+        Route(f"{API}/conversations/{{id}}", conversations.get, methods=["GET"]),
+        Route(f"{API}/conversations/{{id}}", conversations.update, methods=["PATCH"]),
+        Route(f"{API}/channels", conversations.browse_channels, methods=["GET"]),
+        Route(f"{API}/conversations/{{id}}/join", conversations.join, methods=["POST"]),
+        Route(f"{API}/conversations/{{id}}/members", conversations.add_member, methods=["POST"]),
+        Route(
+            f"{API}/conversations/{{id}}/members/{{user_id}}",
+            conversations.remove_member,
+            methods=["DELETE"],
+        ),
+        Route(f"{API}/conversations/{{id}}/read", conversations.mark_read, methods=["POST"]),
+        Route(f"{API}/conversations/{{id}}/settings", conversations.settings, methods=["PATCH"]),
+        # messages
+        Route(f"{API}/conversations/{{id}}/messages", messages.send, methods=["POST"]),
+        Route(f"{API}/conversations/{{id}}/messages", messages.history, methods=["GET"]),
+        Route(f"{API}/messages/{{id}}", messages.get, methods=["GET"]),
+        Route(f"{API}/messages/{{id}}", messages.edit, methods=["PATCH"]),
+        Route(f"{API}/messages/{{id}}", messages.delete, methods=["DELETE"]),
+        Route(f"{API}/messages/{{id}}/replies", messages.replies, methods=["GET"]),
     ]
 
 

@@ -21,7 +21,10 @@ from chatd.db import migrate
 from chatd.db.database import Database, connect
 from chatd.realtime.hub import Hub
 from chatd.services.accounts import Accounts
+from chatd.services.conversations import Conversations
+from chatd.services.messages import Messages
 from chatd.services.users import Site, Users
+from chatd.store import conversations as conversation_store
 
 log = logging.getLogger("chatd")
 
@@ -53,6 +56,8 @@ class Services:
     hub: Hub
     accounts: Accounts
     users: Users
+    conversations: Conversations
+    messages: Messages
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -64,10 +69,13 @@ class Services:
         db = Database(db_path, config.storage.synchronous)
         await db.start()
         hub = Hub()
+        hub.load_memberships(await db.read(conversation_store.all_memberships))
         accounts = Accounts(db, hub, config, clock)
         site = Site(config.base_url())
         users = Users(db, hub, accounts, site, clock)
-        services = cls(config, clock, site, db, hub, accounts, users)
+        conversations = Conversations(db, hub, clock)
+        messages = Messages(db, hub, clock, config.limits.max_message_chars)
+        services = cls(config, clock, site, db, hub, accounts, users, conversations, messages)
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
         return services

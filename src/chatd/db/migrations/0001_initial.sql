@@ -75,6 +75,7 @@ CREATE TABLE messages (
     deleted         INTEGER NOT NULL DEFAULT 0,
     reply_to        TEXT,
     client_id       TEXT,
+    pinned_at       INTEGER,                     -- NULL: not pinned
     UNIQUE (conversation_id, seq)
 );
 CREATE UNIQUE INDEX messages_by_client_id
@@ -84,3 +85,15 @@ CREATE UNIQUE INDEX messages_by_client_id
 CREATE INDEX messages_own_live ON messages(conversation_id, author_id, seq) WHERE deleted = 0;
 CREATE INDEX messages_deleted ON messages(conversation_id, seq) WHERE deleted = 1;
 CREATE INDEX messages_replies ON messages(reply_to, seq) WHERE reply_to IS NOT NULL;
+
+-- Who a message mentions; rows go when the message is deleted or edited, so
+-- `mention_count` is a short range count after the reader's marker.
+CREATE TABLE mentions (
+    user_id         TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    message_id      TEXT NOT NULL,
+    by_self         INTEGER NOT NULL DEFAULT 0,  -- the author named themselves
+    PRIMARY KEY (conversation_id, user_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX mentions_by_message ON mentions(message_id);

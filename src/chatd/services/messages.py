@@ -1,0 +1,217 @@
+"""Messages: send (the hot path), history, edit, delete.
+
+A send is one writer operation: access check, idempotency by `client_id`, seq assignment,
+insert and mentions in the same transaction as everyone else's sends in the batch. The caller
+hears back only after the commit, and `message.created` leaves in commit order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from chatd import metrics
+from chatd.clock import Clock, now_ms
+from chatd.db.database import Database
+from chatd.errors import Conflict, Forbidden, NotFound
+from chatd.ids import new_id
+from chatd.models import File, Message, User
+from chatd.realtime.hub import Event, Hub
+from chatd.services import access, mentions, validation
+from chatd.store import conversations, files, messages
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message to send, as the client gave it."""
+
+    body: Any
+    client_id: Any = None
+    reply_to: Any = None
+    file_ids: Any = None
+
+
+def _member_names(conn: sqlite3.Connection, conversation_id: str) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT u.username, u.id FROM members m JOIN users u ON u.id = m.user_id "
+        "WHERE m.conversation_id = ?",
+        (conversation_id,),
+    )
+    return {str(name): str(uid) for name, uid in rows}
+
+
+def _attach(
+    conn: sqlite3.Connection, message: Message, uploader_id: str, file_ids: list[str]
+) -> list[File]:
+    """Attach the sender's own uploads; any other id is refused as unknown."""
+    found = files.owned(conn, file_ids, uploader_id)
+    missing = [file_id for file_id in file_ids if file_id not in found]
+    if missing:
+        raise validation.fail("file_ids", f"unknown file: {missing[0]}")
+    files.attach(conn, message.id, file_ids)
+    return [found[file_id] for file_id in file_ids]
+
+
+def _set_mentions(conn: sqlite3.Connection, message: Message, kind: str) -> None:
+    names = _member_names(conn, message.conversation_id) if "@" in message.body else {}
+    message.mentions = mentions.resolve(message.body, kind, message.author_id, names)
+    messages.set_mentions(conn, message, message.mentions)
+
+
+class Messages:
+    def __init__(self, db: Database, hub: Hub, clock: Clock, max_chars: int) -> None:
+        self.db = db
+        self.hub = hub
+        self.clock = clock
+        self.max_chars = max_chars
+
+    def _publish(self, message: Message, kind: str) -> None:
+        frame = {"type": kind, "message": message.to_json()}
+        self.hub.publish(Event(frame, conversation_id=message.conversation_id))
+
+    async def send(
+        self, user: User, conversation_id: str, draft: Draft, via: str = "http"
+    ) -> tuple[Message, bool]:
+        """Store a message; (message, created). A repeated client_id returns the first one."""
+        client_id = validation.client_id(draft.client_id)
+        reply_to = None
+        if draft.reply_to is not None:
+            reply_to = validation.identifier(draft.reply_to, "reply_to")
+        file_ids = self._file_ids(draft.file_ids)
+        max_chars = self.max_chars
+
+        def send(conn: sqlite3.Connection) -> tuple[Message, bool]:
+            found = access.member(conversations.access(conn, conversation_id, user.id), user)
+            if found.archived:
+                raise Conflict("the conversation is archived")
+            body = validation.body(draft.body, max_chars, allow_empty=bool(file_ids))
+            if client_id is not None:
+                earlier = messages.by_client_id(conn, conversation_id, user.id, client_id)
+                if earlier is not None:
+                    messages.hydrate(conn, [earlier])
+                    return earlier, False
+            if reply_to is not None and messages.conversation_of(conn, reply_to) != conversation_id:
+                raise validation.fail("reply_to", "is not a message of this conversation")
+            now = now_ms(self.clock)
+            seq = conversations.next_seq(conn, conversation_id, now)
+            message = Message(
+                new_id(), conversation_id, seq, user.id, body, now, None, False, reply_to, client_id
+            )
+            messages.insert(conn, message)
+            if file_ids:
+                message.files = _attach(conn, message, user.id, file_ids)
+            _set_mentions(conn, message, found.kind)
+            return message, True
+
+        def announce(result: tuple[Message, bool]) -> None:
+            message, created = result
+            if created:
+                metrics.MESSAGES_ACCEPTED.labels(via).inc()
+                self._publish(message, "message.created")
+
+        return await self.db.write(send, after=announce)
+
+    @staticmethod
+    def _file_ids(value: Any) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise validation.fail("file_ids", "must be a list of file ids")
+        if len(value) > 10:
+            raise validation.fail("file_ids", "at most 10 files per message")
+        return list(dict.fromkeys(value))
+
+    async def history(
+        self, user: User, conversation_id: str, before: Any, after: Any, limit: Any
+    ) -> tuple[list[Message], bool]:
+        upper = None if before in (None, "") else validation.integer(before, "before")
+        lower = None if after in (None, "") else validation.integer(after, "after")
+        size = validation.limit(limit)
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Message], bool]:
+            access.member(conversations.access(conn, conversation_id, user.id), user)
+            found, more = messages.page(conn, conversation_id, upper, lower, size)
+            messages.hydrate(conn, found)
+            return found, more
+
+        return await self.db.read(read)
+
+    def _load(
+        self, conn: sqlite3.Connection, user: User, message_id: str
+    ) -> tuple[Message, conversations.Access]:
+        message = messages.get(conn, message_id)
+        if message is None:
+            raise NotFound("no such message")
+        try:
+            found = access.member(
+                conversations.access(conn, message.conversation_id, user.id), user
+            )
+        except NotFound:
+            raise NotFound("no such message") from None
+        messages.hydrate(conn, [message])
+        return message, found
+
+    async def get(self, user: User, message_id: str) -> Message:
+        return await self.db.read(lambda conn: self._load(conn, user, message_id)[0])
+
+    async def replies(
+        self, user: User, message_id: str, after: Any, limit: Any
+    ) -> tuple[list[Message], bool]:
+        lower = 0 if after in (None, "") else validation.integer(after, "after")
+        size = validation.limit(limit)
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Message], bool]:
+            self._load(conn, user, message_id)
+            found, more = messages.replies(conn, message_id, lower, size)
+            messages.hydrate(conn, found)
+            return found, more
+
+        return await self.db.read(read)
+
+    async def edit(self, user: User, message_id: str, body: Any) -> Message:
+        max_chars = self.max_chars
+
+        def edit(conn: sqlite3.Connection) -> Message:
+            message, found = self._load(conn, user, message_id)
+            if message.author_id != user.id:
+                raise Forbidden("only the author may edit a message")
+            if message.deleted:
+                raise Conflict("the message is deleted")
+            if found.archived:
+                raise Conflict("the conversation is archived")
+            new_body = validation.body(body, max_chars, allow_empty=bool(message.files))
+            message.body = new_body
+            message.edited_at = now_ms(self.clock)
+            messages.set_body(conn, message_id, new_body, message.edited_at)
+            _set_mentions(conn, message, found.kind)
+            return message
+
+        return await self.db.write(edit, after=lambda m: self._publish(m, "message.updated"))
+
+    async def delete(self, user: User, message_id: str) -> None:
+        def delete(conn: sqlite3.Connection) -> Message | None:
+            message, found = self._load(conn, user, message_id)
+            allowed = (
+                message.author_id == user.id
+                or (found.kind == "channel" and access.is_owner(found, user))
+                or user.is_admin
+            )
+            if not allowed:
+                raise Forbidden("only the author, the channel's owner or an admin may delete it")
+            if message.deleted:
+                return None
+            messages.tombstone(conn, message_id)
+            return message
+
+        def announce(message: Message | None) -> None:
+            if message is not None:
+                frame = {
+                    "type": "message.deleted",
+                    "conversation_id": message.conversation_id,
+                    "message_id": message.id,
+                    "seq": message.seq,
+                }
+                self.hub.publish(Event(frame, conversation_id=message.conversation_id))
+
+        await self.db.write(delete, after=announce)

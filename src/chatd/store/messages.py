@@ -1,0 +1,167 @@
+"""SQL for messages: insert, history pages by (conversation_id, seq), edits and tombstones."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from chatd.models import Message
+from chatd.store import files
+
+_COLUMNS = (
+    "id, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to, "
+    "client_id, pinned_at, "
+    "(SELECT count(*) FROM messages r WHERE r.reply_to = messages.id)"
+)
+
+
+def _message(row: tuple[object, ...]) -> Message:
+    (id_, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to,
+     client_id, pinned_at, reply_count) = row  # fmt: skip
+    return Message(
+        id=str(id_),
+        conversation_id=str(conversation_id),
+        seq=int(seq),  # type: ignore[call-overload]
+        author_id=str(author_id),
+        body=str(body),
+        created_at=int(created_at),  # type: ignore[call-overload]
+        edited_at=None if edited_at is None else int(edited_at),  # type: ignore[call-overload]
+        deleted=bool(deleted),
+        reply_to=None if reply_to is None else str(reply_to),
+        client_id=None if client_id is None else str(client_id),
+        pinned_at=None if pinned_at is None else int(pinned_at),  # type: ignore[call-overload]
+        reply_count=int(reply_count),  # type: ignore[call-overload]
+    )
+
+
+def insert(conn: sqlite3.Connection, message: Message) -> None:
+    conn.execute(
+        "INSERT INTO messages (id, conversation_id, seq, author_id, body, created_at, reply_to, "
+        "client_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            message.id,
+            message.conversation_id,
+            message.seq,
+            message.author_id,
+            message.body,
+            message.created_at,
+            message.reply_to,
+            message.client_id,
+        ),
+    )
+
+
+def get(conn: sqlite3.Connection, message_id: str) -> Message | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return _message(row) if row else None
+
+
+def by_client_id(
+    conn: sqlite3.Connection, conversation_id: str, author_id: str, client_id: str
+) -> Message | None:
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM messages "
+        "WHERE conversation_id = ? AND author_id = ? AND client_id = ?",
+        (conversation_id, author_id, client_id),
+    ).fetchone()
+    return _message(row) if row else None
+
+
+def conversation_of(conn: sqlite3.Connection, message_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def page(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    before: int | None,
+    after: int | None,
+    limit: int,
+) -> tuple[list[Message], bool]:
+    """A page in ascending seq, and whether more lie beyond it (newer for `after`, else older)."""
+    upper = before if before is not None else 2**62
+    if after is not None:
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? "
+            "ORDER BY seq LIMIT ?",
+            (conversation_id, after, upper, limit + 1),
+        ).fetchall()
+        found = [_message(row) for row in rows[:limit]]
+        return found, len(rows) > limit
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? AND seq < ? "
+        "ORDER BY seq DESC LIMIT ?",
+        (conversation_id, upper, limit + 1),
+    ).fetchall()
+    found = [_message(row) for row in reversed(rows[:limit])]
+    return found, len(rows) > limit
+
+
+def replies(
+    conn: sqlite3.Connection, message_id: str, after: int, limit: int
+) -> tuple[list[Message], bool]:
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM messages WHERE reply_to = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (message_id, after, limit + 1),
+    ).fetchall()
+    return [_message(row) for row in rows[:limit]], len(rows) > limit
+
+
+def set_body(conn: sqlite3.Connection, message_id: str, body: str, edited_at: int) -> None:
+    conn.execute(
+        "UPDATE messages SET body = ?, edited_at = ? WHERE id = ?", (body, edited_at, message_id)
+    )
+
+
+def tombstone(conn: sqlite3.Connection, message_id: str) -> None:
+    conn.execute(
+        "UPDATE messages SET body = '', deleted = 1, pinned_at = NULL WHERE id = ?", (message_id,)
+    )
+    conn.execute("DELETE FROM mentions WHERE message_id = ?", (message_id,))
+    files.detach_all(conn, message_id)
+
+
+def set_mentions(conn: sqlite3.Connection, message: Message, user_ids: Iterable[str]) -> None:
+    conn.execute("DELETE FROM mentions WHERE message_id = ?", (message.id,))
+    conn.executemany(
+        "INSERT OR IGNORE INTO mentions (user_id, conversation_id, seq, message_id, by_self) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [
+            (
+                user_id,
+                message.conversation_id,
+                message.seq,
+                message.id,
+                user_id == message.author_id,
+            )
+            for user_id in user_ids
+        ],
+    )
+
+
+def mentions_of(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(message_ids), 500):
+        chunk = message_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT message_id, user_id FROM mentions WHERE message_id IN ({marks})", chunk
+        )
+        for message_id, user_id in rows:
+            found.setdefault(message_id, []).append(user_id)
+    return found
+
+
+def hydrate(conn: sqlite3.Connection, found: list[Message]) -> None:
+    """Fill in what lives beside the message rows: files, mentions, reactions."""
+    live = [m.id for m in found if not m.deleted]
+    if not live:
+        return
+    attached = files.of_messages(conn, live)
+    mentioned = mentions_of(conn, live)
+    for message in found:
+        message.files = attached.get(message.id, [])
+        message.mentions = mentioned.get(message.id, [])
