@@ -21,7 +21,7 @@ from chatd import systemd
 from chatd.app import create_app
 from chatd.config import Config
 from chatd.log import event
-from chatd.realtime.protocol import CLOSE_GOING_AWAY
+from chatd.realtime.protocol import CLOSE_GOING_AWAY, HEARTBEAT_S
 from chatd.services.container import Services
 
 log = logging.getLogger("chatd")
@@ -50,7 +50,8 @@ async def run(config: Config) -> int:
         access_log=False,
         lifespan="on",
         ws_max_size=64 * 1024,
-        ws_ping_interval=None,
+        ws_ping_interval=HEARTBEAT_S,  # protocol pings find dead peers
+        ws_ping_timeout=HEARTBEAT_S,
         proxy_headers=bool(config.server.trusted_proxies),
         forwarded_allow_ips=list(config.server.trusted_proxies) or [],
         timeout_graceful_shutdown=config.server.shutdown_timeout_s,
@@ -59,17 +60,27 @@ async def run(config: Config) -> int:
     server = _Server(uv_config)
     loop = asyncio.get_running_loop()
 
-    def request_stop() -> None:
-        if server.should_exit:
-            server.force_exit = True
-            return
-        event(log, logging.INFO, "server.stopping")
-        systemd.notify("STOPPING=1")
+    stopping: list[asyncio.Task[None]] = []
+
+    async def close_sockets_then_exit() -> None:
+        """Close every socket with 1001 ourselves, briefly wait, then let uvicorn stop."""
         services: Services | None = getattr(app.state, "services", None)
         if services is not None:
             for conn in services.hub.connections():
                 conn.close_soon(CLOSE_GOING_AWAY, "server shutting down")
+            for _ in range(100):
+                if not services.hub.connections():
+                    break
+                await asyncio.sleep(0.02)
         server.should_exit = True
+
+    def request_stop() -> None:
+        if stopping:
+            server.force_exit = True
+            return
+        event(log, logging.INFO, "server.stopping")
+        systemd.notify("STOPPING=1")
+        stopping.append(asyncio.create_task(close_sockets_then_exit()))
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, request_stop)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from . import conversations, messages, ops, users
+from . import conversations, messages, ops, users, ws
 
 API = "/api/v1"
 
@@ -53,6 +53,9 @@ def table() -> list[BaseRoute]:
         Route(f"{API}/messages/{{id}}", messages.edit, methods=["PATCH"]),
         Route(f"{API}/messages/{{id}}", messages.delete, methods=["DELETE"]),
         Route(f"{API}/messages/{{id}}/replies", messages.replies, methods=["GET"]),
+        # real time
+        Route(f"{API}/presence", users.presence, methods=["GET"]),
+        WebSocketRoute(f"{API}/ws", ws.endpoint),
     ]
 
 

@@ -20,9 +20,11 @@ from chatd.config import Config
 from chatd.db import migrate
 from chatd.db.database import Database, connect
 from chatd.realtime.hub import Hub
+from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
 from chatd.services.conversations import Conversations
 from chatd.services.messages import Messages
+from chatd.services.presence import PresenceService
 from chatd.services.users import Site, Users
 from chatd.store import conversations as conversation_store
 
@@ -58,6 +60,7 @@ class Services:
     users: Users
     conversations: Conversations
     messages: Messages
+    presence: PresenceService
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -75,9 +78,16 @@ class Services:
         users = Users(db, hub, accounts, site, clock)
         conversations = Conversations(db, hub, clock)
         messages = Messages(db, hub, clock, config.limits.max_message_chars)
-        services = cls(config, clock, site, db, hub, accounts, users, conversations, messages)
+        tracker = PresenceTracker(
+            hub, clock, config.presence.away_after_s, config.presence.offline_grace_s
+        )
+        presence = PresenceService(db, hub, tracker, clock)
+        services = cls(
+            config, clock, site, db, hub, accounts, users, conversations, messages, presence
+        )
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
+            services.spawn(presence.run(), "presence")
         return services
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
@@ -97,6 +107,7 @@ class Services:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.presence.flush_last_seen()
         await self.db.stop()
 
     async def ready(self) -> tuple[bool, str]:

@@ -51,3 +51,23 @@ class FailureWindow:
         for key in list(self._failures)[: max(1, self.max_keys // 10)]:
             self._recent(key)
             self._failures.pop(key, None)
+
+
+class TokenBucket:
+    """`rate` events a second on average, bursts up to `burst`; for one socket's frames."""
+
+    def __init__(self, clock: Clock, rate: float, burst: float) -> None:
+        self.clock = clock
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._at = clock.monotonic()
+
+    def take(self) -> bool:
+        now = self.clock.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False

@@ -114,3 +114,22 @@ def set_role(conn: sqlite3.Connection, user_id: str, role: str) -> None:
 def count_active_admins(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT count(*) FROM users WHERE role = 'admin' AND active = 1").fetchone()
     return int(row[0])
+
+
+def last_seen(conn: sqlite3.Connection, user_ids: list[str]) -> dict[str, int | None]:
+    """Active users among `user_ids`, with the time they last had a socket."""
+    found: dict[str, int | None] = {}
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT id, last_seen_at FROM users WHERE active = 1 AND id IN ({marks})", chunk
+        )
+        found.update((str(uid), None if seen is None else int(seen)) for uid, seen in rows)
+    return found
+
+
+def set_last_seen(conn: sqlite3.Connection, seen: dict[str, int]) -> None:
+    conn.executemany(
+        "UPDATE users SET last_seen_at = ? WHERE id = ?", [(ms, uid) for uid, ms in seen.items()]
+    )

@@ -8,7 +8,8 @@ CREATE TABLE users (
     role          TEXT NOT NULL CHECK (role IN ('admin', 'member')),
     active        INTEGER NOT NULL DEFAULT 1,
     password_hash TEXT NOT NULL,
-    created_at    INTEGER NOT NULL
+    created_at    INTEGER NOT NULL,
+    last_seen_at  INTEGER                        -- when the user last had a socket
 );
 
 CREATE TABLE sessions (

@@ -1,0 +1,281 @@
+"""`GET /api/v1/ws`: one WebSocket from authentication to close.
+
+The reader turns frames into service calls; sends run as tasks (at most a few dozen in flight
+per socket, queued to the writer in frame order) so a socket can keep many sends in flight
+while each `ack` still waits for its commit. Outbound frames go through the socket's
+`Outbox`, drained by its own writer task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from chatd.errors import BadRequest, ChatdError, NotFound, RateLimited
+from chatd.log import event
+from chatd.realtime import protocol
+from chatd.realtime.outbox import Outbox
+from chatd.services import validation
+from chatd.services.accounts import Principal
+from chatd.services.container import Services
+from chatd.services.messages import Draft
+from chatd.services.throttle import TokenBucket
+
+from .auth import COOKIE
+
+log = logging.getLogger("chatd.ws")
+
+FRAMES_PER_S = 1000  # far above any person; stops a runaway client hurting its neighbours
+FRAME_BURST = 2000
+MAX_SENDS_IN_FLIGHT = 64
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def origin_allowed(websocket: WebSocket, services: Services, origin: str) -> bool:
+    """The server's own origin, `server.public_url`'s, or one in `server.allowed_origins`."""
+    allowed = {_origin(o) for o in services.config.server.allowed_origins}
+    if services.config.server.public_url:
+        allowed.add(_origin(services.config.server.public_url))
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    allowed.add(f"{scheme}://{websocket.headers.get('host', '')}".lower())
+    return origin.rstrip("/").lower() in allowed
+
+
+async def endpoint(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    header = websocket.headers.get("authorization")
+    token: str | None = None
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        token = value.strip() if scheme.lower() == "bearer" else ""
+    elif COOKIE in websocket.cookies:
+        origin = websocket.headers.get("origin")
+        if origin is not None and not origin_allowed(websocket, services, origin):
+            await websocket.close()  # before the upgrade: the client sees 403
+            return
+        token = websocket.cookies[COOKIE]
+    await websocket.accept()
+    if token is None:
+        token = await _auth_frame(websocket)
+    principal = None
+    if token:
+        try:
+            principal = await services.accounts.authenticate(token)
+        except ChatdError:
+            principal = None
+    if principal is None:
+        await websocket.close(protocol.CLOSE_UNAUTHORIZED, "not signed in")
+        return
+    await Socket(websocket, services, principal).serve()
+
+
+async def _auth_frame(websocket: WebSocket) -> str | None:
+    """Wait up to 10 s for `{"type": "auth", "token": ...}`; other frames get no answer."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + protocol.AUTH_TIMEOUT_S
+    while (remaining := deadline - loop.time()) > 0:
+        try:
+            message = await asyncio.wait_for(websocket.receive(), remaining)
+        except TimeoutError:
+            return None
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        try:
+            frame = orjson.loads(message.get("text") or "")
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(frame, dict) and frame.get("type") == "auth":
+            token = frame.get("token")
+            return token if isinstance(token, str) else ""
+    return None
+
+
+class Socket:
+    def __init__(self, websocket: WebSocket, services: Services, principal: Principal) -> None:
+        self.websocket = websocket
+        self.services = services
+        self.principal = principal
+        self.user = principal.user
+        self.outbox = Outbox(
+            secrets.token_hex(8),
+            principal.user.id,
+            principal.session_id,
+            websocket.send_text,
+            self._close,
+            services.config.limits.ws_outbox_bytes,
+        )
+        self.bucket = TokenBucket(services.clock, FRAMES_PER_S, FRAME_BURST)
+        self.slots = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
+        self.inflight: set[asyncio.Task[None]] = set()
+
+    async def _close(self, code: int, reason: str) -> None:
+        await self.websocket.close(code, reason)
+
+    def reply(self, frame: dict[str, Any]) -> None:
+        self.outbox.push(protocol.encode(frame))
+
+    def fail(self, error: ChatdError, ref: str | None) -> None:
+        frame = protocol.error_frame(error.code, error.message, ref)
+        if error.fields:
+            frame["fields"] = error.fields
+        self.reply(frame)
+
+    async def serve(self) -> None:
+        hub, tracker = self.services.hub, self.services.presence.tracker
+        conn_id = self.outbox.conn_id
+        hub.attach(self.outbox)
+        tracker.connected(self.user.id, conn_id)
+        writer: asyncio.Task[None] | None = None
+        event(log, logging.INFO, "ws.open", user_id=self.user.id, conn=conn_id)
+        try:
+            markers = await self.services.conversations.hello_markers(self.user)
+            hello = {
+                "type": "hello",
+                "user": self.user.to_json(),
+                "session_id": self.principal.session_id,
+                "conversations": [
+                    {"id": cid, "last_seq": last, "read_seq": read} for cid, last, read in markers
+                ],
+                "heartbeat_s": protocol.HEARTBEAT_S,
+            }
+            # Events published since attach wait in the outbox; hello goes out before them.
+            self.outbox.push_first(protocol.encode(hello))
+            writer = asyncio.create_task(self.outbox.run(), name=f"chatd-ws-writer-{conn_id}")
+            await self._read_loop()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            hub.detach(self.outbox)
+            tracker.disconnected(self.user.id, conn_id)
+            if self.inflight:
+                await asyncio.gather(*self.inflight, return_exceptions=True)
+            self.outbox.close_soon(protocol.CLOSE_NORMAL, "")
+            if writer is not None:
+                with contextlib.suppress(TimeoutError):  # wait_for cancels it on timeout
+                    await asyncio.wait_for(writer, 2)
+            event(log, logging.INFO, "ws.close", user_id=self.user.id, conn=conn_id)
+
+    async def _read_loop(self) -> None:
+        while self.outbox.closing is None:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                self.fail(BadRequest("frames must be JSON text"), None)
+                continue
+            if not self.bucket.take():
+                self.fail(RateLimited(1, "too many frames; slow down"), None)
+                continue
+            await self._handle(text)
+
+    async def _handle(self, text: str) -> None:
+        try:
+            frame = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            self.fail(_bad("the frame is not JSON"), None)
+            return
+        if not isinstance(frame, dict):
+            self.fail(_bad("a frame is a JSON object with a type"), None)
+            return
+        ref = frame.get("ref")
+        if ref is not None and (not isinstance(ref, str) or len(ref) > protocol.MAX_REF_CHARS):
+            self.fail(_bad("ref must be a string of at most 64 characters"), None)
+            return
+        kind = frame.get("type")
+        if kind != "ping":
+            self.services.presence.tracker.activity(self.user.id, self.outbox.conn_id)
+        handler = self._handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            self.fail(_bad(f"unknown frame type {kind!r}"), ref)
+            return
+        try:
+            await handler(self, frame, ref)
+        except ChatdError as error:
+            self.fail(error, ref)
+
+    # ---- frame handlers ----------------------------------------------------------------
+
+    async def _ping(self, frame: dict[str, Any], ref: str | None) -> None:
+        self.reply({"type": "pong", "ref": ref} if ref is not None else {"type": "pong"})
+
+    async def _auth(self, frame: dict[str, Any], ref: str | None) -> None:
+        self.fail(_bad("already authenticated"), ref)
+
+    async def _send(self, frame: dict[str, Any], ref: str | None) -> None:
+        conversation_id = validation.identifier(frame.get("conversation_id"), "conversation_id")
+        draft = Draft(
+            frame.get("body"), frame.get("client_id"), frame.get("reply_to"), frame.get("file_ids")
+        )
+        await self.slots.acquire()
+        task = asyncio.create_task(self._deliver_send(conversation_id, draft, ref))
+        self.inflight.add(task)
+        task.add_done_callback(self._send_done)
+
+    def _send_done(self, task: asyncio.Task[None]) -> None:
+        self.inflight.discard(task)
+        self.slots.release()
+
+    async def _deliver_send(self, conversation_id: str, draft: Draft, ref: str | None) -> None:
+        try:
+            message, _ = await self.services.messages.send(
+                self.user, conversation_id, draft, via="ws"
+            )
+        except ChatdError as error:
+            self.fail(error, ref)
+            return
+        answer: dict[str, Any] = {"type": "ack", "message": message.to_json()}
+        if ref is not None:
+            answer["ref"] = ref
+        self.reply(answer)
+
+    async def _typing(self, frame: dict[str, Any], ref: str | None) -> None:
+        conversation_id = frame.get("conversation_id")
+        if not isinstance(conversation_id, str):
+            raise validation.fail("conversation_id", "is required")
+        self.services.presence.typing(self.user, conversation_id)
+        self._ack(ref)
+
+    async def _presence(self, frame: dict[str, Any], ref: str | None) -> None:
+        status = frame.get("status")
+        if status not in ("online", "away", "dnd"):
+            raise validation.fail("status", "must be online, away or dnd")
+        self.services.presence.tracker.set_status(self.user.id, status)
+        self._ack(ref)
+
+    async def _read(self, frame: dict[str, Any], ref: str | None) -> None:
+        conversation_id = frame.get("conversation_id")
+        if not isinstance(conversation_id, str):
+            raise NotFound("no such conversation")
+        conversation = await self.services.conversations.mark_read(
+            self.user, conversation_id, frame.get("seq"), origin=self.outbox.conn_id
+        )
+        self._ack(ref, seq=conversation.read_seq)
+
+    def _ack(self, ref: str | None, **result: Any) -> None:
+        if ref is not None:
+            self.reply({"type": "ack", "ref": ref, **result})
+
+    _handlers = {
+        "ping": _ping,
+        "auth": _auth,
+        "send": _send,
+        "typing": _typing,
+        "presence": _presence,
+        "read": _read,
+    }
+
+
+def _bad(message: str) -> ChatdError:
+    return BadRequest(message)

@@ -1,0 +1,83 @@
+"""One socket's bounded outbox and the writer task that drains it.
+
+The hub only appends to a deque here; it never awaits a socket. When the queued frames pass
+the byte budget the outbox is dropped and the socket is closed with 4008, so a client that
+cannot keep up costs its own connection and nobody else's time. (Sizes count characters of
+the JSON text, which is the encoded size for ASCII and a close lower bound otherwise.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from chatd import metrics
+from chatd.realtime.protocol import CLOSE_SLOW
+
+
+class Outbox:
+    def __init__(
+        self,
+        conn_id: str,
+        user_id: str,
+        session_id: str,
+        send: Callable[[str], Awaitable[None]],
+        close: Callable[[int, str], Awaitable[None]],
+        max_bytes: int,
+    ) -> None:
+        self.conn_id = conn_id
+        self.user_id = user_id
+        self.session_id = session_id
+        self._send = send
+        self._close = close
+        self.max_bytes = max_bytes
+        self._frames: deque[str] = deque()
+        self._queued = 0
+        self._wake = asyncio.Event()
+        self.closing: tuple[int, str] | None = None
+
+    def push(self, frame: str) -> None:
+        if self.closing is not None:
+            return
+        self._frames.append(frame)
+        self._queued += len(frame)
+        if self._queued > self.max_bytes:
+            metrics.SLOW_SOCKET_CLOSES.inc()
+            self.close_soon(CLOSE_SLOW, "too slow: reconnect and resync")
+            return
+        self._wake.set()
+
+    def push_first(self, frame: str) -> None:
+        """Queue ahead of everything else (the `hello` that must open the stream)."""
+        if self.closing is None:
+            self._frames.appendleft(frame)
+            self._queued += len(frame)
+            self._wake.set()
+
+    def close_soon(self, code: int, reason: str) -> None:
+        if self.closing is None:
+            self.closing = (code, reason)
+            self._frames.clear()
+            self._queued = 0
+            self._wake.set()
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued
+
+    async def run(self) -> None:
+        """Drain frames in order until the socket is closed; then send the close frame."""
+        frames = self._frames
+        try:
+            while self.closing is None:
+                await self._wake.wait()
+                self._wake.clear()
+                while frames and self.closing is None:
+                    frame = frames.popleft()
+                    self._queued -= len(frame)
+                    await self._send(frame)
+            code, reason = self.closing
+            await self._close(code, reason)
+        except Exception:
+            return  # the peer is gone (each server says so its own way); the reader cleans up
