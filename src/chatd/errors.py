@@ -70,6 +70,11 @@ class PayloadTooLarge(ChatdError):
     status, code, default_message = 413, "payload_too_large", "the body is too large"
 
 
+class RangeNotSatisfiable(ChatdError):
+    status, code = 416, "range_not_satisfiable"
+    default_message = "the requested range is outside the file"
+
+
 class UnsupportedMediaType(ChatdError):
     status, code = 415, "unsupported_media_type"
     default_message = "the body must be application/json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from . import conversations, messages, ops, users, ws
+from . import conversations, files, messages, ops, users, ws
 
 API = "/api/v1"
 
@@ -53,6 +53,10 @@ def table() -> list[BaseRoute]:
         Route(f"{API}/messages/{{id}}", messages.edit, methods=["PATCH"]),
         Route(f"{API}/messages/{{id}}", messages.delete, methods=["DELETE"]),
         Route(f"{API}/messages/{{id}}/replies", messages.replies, methods=["GET"]),
+        # files
+        Route(f"{API}/files", files.upload, methods=["POST"]),
+        Route(f"{API}/files/{{id}}", files.download, methods=["GET"]),
+        Route(f"{API}/files/{{id}}/meta", files.meta, methods=["GET"]),
         # real time
         Route(f"{API}/presence", users.presence, methods=["GET"]),
         WebSocketRoute(f"{API}/ws", ws.endpoint),

@@ -23,6 +23,7 @@ from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
 from chatd.services.conversations import Conversations
+from chatd.services.files import Files
 from chatd.services.messages import Messages
 from chatd.services.presence import PresenceService
 from chatd.services.users import Site, Users
@@ -61,6 +62,7 @@ class Services:
     conversations: Conversations
     messages: Messages
     presence: PresenceService
+    files: Files
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -82,12 +84,14 @@ class Services:
             hub, clock, config.presence.away_after_s, config.presence.offline_grace_s
         )
         presence = PresenceService(db, hub, tracker, clock)
+        files = Files(db, clock, config)
         services = cls(
-            config, clock, site, db, hub, accounts, users, conversations, messages, presence
+            config, clock, site, db, hub, accounts, users, conversations, messages, presence, files
         )
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
             services.spawn(presence.run(), "presence")
+            services.spawn(files.run_sweeper(), "orphan-sweeper")
         return services
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
