@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck imports pytest chromium binary clean
+.PHONY: run test lint typecheck imports pytest chromium screenshot binary clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,8 @@ run: $(BIN)/.installed  ## start the server on its embedded defaults
 test: $(BIN)/.installed chromium lint typecheck imports pytest  ## every check
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
@@ -33,6 +33,9 @@ pytest: $(BIN)/.installed
 chromium:  ## Debian's chromium for the browser tests (Playwright never downloads one)
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+screenshot: $(BIN)/.installed chromium  ## redraw docs/screenshot.png
+	$(BIN)/python tools/screenshot.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from . import conversations, files, messages, ops, users, ws
+from . import conversations, files, messages, ops, team, users, web, ws
 
 API = "/api/v1"
 
@@ -14,6 +14,13 @@ def table() -> list[BaseRoute]:
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
+        # the web client
+        Route("/", web.page, methods=["GET"]),
+        Route("/setup", web.page, methods=["GET"]),
+        Route("/register", web.page, methods=["GET"]),
+        Route("/login", web.page, methods=["GET"]),
+        Mount("/static", app=web.static_files(), name="static"),
+        Route(f"{API}/info", web.info, methods=["GET"]),
         # accounts
         Route(f"{API}/setup", users.setup_status, methods=["GET"]),
         Route(f"{API}/setup", users.setup, methods=["POST"]),
@@ -53,6 +60,15 @@ def table() -> list[BaseRoute]:
         Route(f"{API}/messages/{{id}}", messages.edit, methods=["PATCH"]),
         Route(f"{API}/messages/{{id}}", messages.delete, methods=["DELETE"]),
         Route(f"{API}/messages/{{id}}/replies", messages.replies, methods=["GET"]),
+        # team features
+        Route(f"{API}/messages/{{id}}/reactions/{{emoji}}", team.add_reaction, methods=["PUT"]),
+        Route(
+            f"{API}/messages/{{id}}/reactions/{{emoji}}", team.remove_reaction, methods=["DELETE"]
+        ),
+        Route(f"{API}/messages/{{id}}/pin", team.pin, methods=["PUT"]),
+        Route(f"{API}/messages/{{id}}/pin", team.unpin, methods=["DELETE"]),
+        Route(f"{API}/conversations/{{id}}/pins", team.pins, methods=["GET"]),
+        Route(f"{API}/search", team.search, methods=["GET"]),
         # files
         Route(f"{API}/files", files.upload, methods=["POST"]),
         Route(f"{API}/files/{{id}}", files.download, methods=["GET"]),

@@ -26,6 +26,8 @@ from chatd.services.conversations import Conversations
 from chatd.services.files import Files
 from chatd.services.messages import Messages
 from chatd.services.presence import PresenceService
+from chatd.services.search import Search
+from chatd.services.team import Team
 from chatd.services.users import Site, Users
 from chatd.store import conversations as conversation_store
 
@@ -63,6 +65,8 @@ class Services:
     messages: Messages
     presence: PresenceService
     files: Files
+    team: Team
+    search: Search
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -86,7 +90,19 @@ class Services:
         presence = PresenceService(db, hub, tracker, clock)
         files = Files(db, clock, config)
         services = cls(
-            config, clock, site, db, hub, accounts, users, conversations, messages, presence, files
+            config,
+            clock,
+            site,
+            db,
+            hub,
+            accounts,
+            users,
+            conversations,
+            messages,
+            presence,
+            files,
+            Team(db, hub, clock),
+            Search(db),
         )
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")

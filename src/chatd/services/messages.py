@@ -18,7 +18,7 @@ from chatd.errors import Conflict, Forbidden, NotFound
 from chatd.ids import new_id
 from chatd.models import File, Message, User
 from chatd.realtime.hub import Event, Hub
-from chatd.services import access, mentions, validation
+from chatd.services import access, mentions, search, validation
 from chatd.store import conversations, files, messages
 
 
@@ -59,6 +59,21 @@ def _set_mentions(conn: sqlite3.Connection, message: Message, kind: str) -> None
     messages.set_mentions(conn, message, message.mentions)
 
 
+def load_visible(
+    conn: sqlite3.Connection, user: User, message_id: str
+) -> tuple[Message, conversations.Access]:
+    """A message the caller may act on: 404 if hidden, 403 in a channel they have not joined."""
+    message = messages.get(conn, message_id)
+    if message is None:
+        raise NotFound("no such message")
+    try:
+        found = access.member(conversations.access(conn, message.conversation_id, user.id), user)
+    except NotFound:
+        raise NotFound("no such message") from None
+    messages.hydrate(conn, [message])
+    return message, found
+
+
 class Messages:
     def __init__(self, db: Database, hub: Hub, clock: Clock, max_chars: int) -> None:
         self.db = db
@@ -81,7 +96,7 @@ class Messages:
         file_ids = self._file_ids(draft.file_ids)
         max_chars = self.max_chars
 
-        def send(conn: sqlite3.Connection) -> tuple[Message, bool]:
+        def send(conn: sqlite3.Connection) -> tuple[Message, bool, Message | None]:
             found = access.member(conversations.access(conn, conversation_id, user.id), user)
             if found.archived:
                 raise Conflict("the conversation is archived")
@@ -90,7 +105,7 @@ class Messages:
                 earlier = messages.by_client_id(conn, conversation_id, user.id, client_id)
                 if earlier is not None:
                     messages.hydrate(conn, [earlier])
-                    return earlier, False
+                    return earlier, False, None
             if reply_to is not None and messages.conversation_of(conn, reply_to) != conversation_id:
                 raise validation.fail("reply_to", "is not a message of this conversation")
             now = now_ms(self.clock)
@@ -102,15 +117,22 @@ class Messages:
             if file_ids:
                 message.files = _attach(conn, message, user.id, file_ids)
             _set_mentions(conn, message, found.kind)
-            return message, True
+            search.index(conn, message.id, body)
+            parent = None
+            if reply_to is not None:
+                parent, _ = load_visible(conn, user, reply_to)  # its reply_count just changed
+            return message, True, parent
 
-        def announce(result: tuple[Message, bool]) -> None:
-            message, created = result
+        def announce(result: tuple[Message, bool, Message | None]) -> None:
+            message, created, parent = result
             if created:
                 metrics.MESSAGES_ACCEPTED.labels(via).inc()
                 self._publish(message, "message.created")
+                if parent is not None:
+                    self._publish(parent, "message.updated")
 
-        return await self.db.write(send, after=announce)
+        message, created, _ = await self.db.write(send, after=announce)
+        return message, created
 
     @staticmethod
     def _file_ids(value: Any) -> list[str]:
@@ -153,7 +175,7 @@ class Messages:
         return message, found
 
     async def get(self, user: User, message_id: str) -> Message:
-        return await self.db.read(lambda conn: self._load(conn, user, message_id)[0])
+        return await self.db.read(lambda conn: load_visible(conn, user, message_id)[0])
 
     async def replies(
         self, user: User, message_id: str, after: Any, limit: Any
@@ -162,7 +184,7 @@ class Messages:
         size = validation.limit(limit)
 
         def read(conn: sqlite3.Connection) -> tuple[list[Message], bool]:
-            self._load(conn, user, message_id)
+            load_visible(conn, user, message_id)
             found, more = messages.replies(conn, message_id, lower, size)
             messages.hydrate(conn, found)
             return found, more
@@ -173,7 +195,7 @@ class Messages:
         max_chars = self.max_chars
 
         def edit(conn: sqlite3.Connection) -> Message:
-            message, found = self._load(conn, user, message_id)
+            message, found = load_visible(conn, user, message_id)
             if message.author_id != user.id:
                 raise Forbidden("only the author may edit a message")
             if message.deleted:
@@ -181,6 +203,8 @@ class Messages:
             if found.archived:
                 raise Conflict("the conversation is archived")
             new_body = validation.body(body, max_chars, allow_empty=bool(message.files))
+            search.unindex(conn, message_id, message.body)
+            search.index(conn, message_id, new_body)
             message.body = new_body
             message.edited_at = now_ms(self.clock)
             messages.set_body(conn, message_id, new_body, message.edited_at)
@@ -191,7 +215,7 @@ class Messages:
 
     async def delete(self, user: User, message_id: str) -> None:
         def delete(conn: sqlite3.Connection) -> Message | None:
-            message, found = self._load(conn, user, message_id)
+            message, found = load_visible(conn, user, message_id)
             allowed = (
                 message.author_id == user.id
                 or (found.kind == "channel" and access.is_owner(found, user))
@@ -201,6 +225,7 @@ class Messages:
                 raise Forbidden("only the author, the channel's owner or an admin may delete it")
             if message.deleted:
                 return None
+            search.unindex(conn, message_id, message.body)
             messages.tombstone(conn, message_id)
             return message
 

@@ -15,7 +15,7 @@ from chatd.store import users
 
 log = logging.getLogger("chatd.presence")
 
-TYPING_EVERY_S = 1.0  # relay at most this often per user and conversation
+TYPING_EVERY_S = 0.3  # relay at most this often per user and conversation (damps bursts)
 
 
 class PresenceService:

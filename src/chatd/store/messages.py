@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from chatd.models import Message
-from chatd.store import files
+from chatd.store import files, reactions
 
 _COLUMNS = (
     "id, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to, "
@@ -122,6 +122,7 @@ def tombstone(conn: sqlite3.Connection, message_id: str) -> None:
     )
     conn.execute("DELETE FROM mentions WHERE message_id = ?", (message_id,))
     files.detach_all(conn, message_id)
+    reactions.clear(conn, message_id)
 
 
 def set_mentions(conn: sqlite3.Connection, message: Message, user_ids: Iterable[str]) -> None:
@@ -162,6 +163,8 @@ def hydrate(conn: sqlite3.Connection, found: list[Message]) -> None:
         return
     attached = files.of_messages(conn, live)
     mentioned = mentions_of(conn, live)
+    reacted = reactions.of_messages(conn, live)
     for message in found:
         message.files = attached.get(message.id, [])
         message.mentions = mentioned.get(message.id, [])
+        message.reactions = reacted.get(message.id, [])

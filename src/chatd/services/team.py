@@ -1,0 +1,75 @@
+"""Reactions and pins: small changes to a message, announced as `message.updated`."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from chatd.clock import Clock, now_ms
+from chatd.db.database import Database
+from chatd.errors import Conflict, Forbidden
+from chatd.models import Message, User
+from chatd.realtime.hub import Event, Hub
+from chatd.services import access, validation
+from chatd.services.messages import load_visible
+from chatd.store import conversations, messages, reactions
+
+
+class Team:
+    def __init__(self, db: Database, hub: Hub, clock: Clock) -> None:
+        self.db = db
+        self.hub = hub
+        self.clock = clock
+
+    def _announce(self, result: tuple[Message, bool]) -> None:
+        message, changed = result
+        if changed:
+            frame = {"type": "message.updated", "message": message.to_json()}
+            self.hub.publish(Event(frame, conversation_id=message.conversation_id))
+
+    async def react(self, user: User, message_id: str, emoji: str, add: bool) -> Message:
+        """Add or remove the caller's reaction; doing it twice changes nothing the second time."""
+        emoji = validation.emoji(emoji)
+
+        def change(conn: sqlite3.Connection) -> tuple[Message, bool]:
+            message, _ = load_visible(conn, user, message_id)
+            if message.deleted:
+                raise Conflict("the message is deleted")
+            if add:
+                changed = reactions.add(conn, message_id, emoji, user.id)
+            else:
+                changed = reactions.remove(conn, message_id, emoji, user.id)
+            messages.hydrate(conn, [message])
+            return message, changed
+
+        message, _ = await self.db.write(change, after=self._announce)
+        return message
+
+    async def pin(self, user: User, message_id: str, pinned: bool) -> Message:
+        """Any member of a group, the owner or an admin in a channel, either person in a DM."""
+
+        def change(conn: sqlite3.Connection) -> tuple[Message, bool]:
+            message, found = load_visible(conn, user, message_id)
+            if found.kind == "channel" and not access.is_owner(found, user):
+                raise Forbidden("only the channel's owner or an admin may pin")
+            if message.deleted:
+                raise Conflict("the message is deleted")
+            if (message.pinned_at is not None) == pinned:
+                return message, False
+            message.pinned_at = now_ms(self.clock) if pinned else None
+            reactions.set_pinned(conn, message_id, message.pinned_at)
+            return message, True
+
+        message, _ = await self.db.write(change, after=self._announce)
+        return message
+
+    async def pins(self, user: User, conversation_id: str) -> list[Message]:
+        def read(conn: sqlite3.Connection) -> list[Message]:
+            access.member(conversations.access(conn, conversation_id, user.id), user)
+            found = [
+                messages.get(conn, mid) for mid in reactions.pinned_ids(conn, conversation_id, 200)
+            ]
+            result = [m for m in found if m is not None]
+            messages.hydrate(conn, result)
+            return result
+
+        return await self.db.read(read)

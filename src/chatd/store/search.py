@@ -1,0 +1,79 @@
+"""SQL for full-text search: index rows and the newest-first query."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from chatd.models import Message
+from chatd.store import messages
+
+
+def index(conn: sqlite3.Connection, rowid: int, body: str, bigrams: str) -> None:
+    conn.execute("INSERT INTO search_trigram (rowid, body) VALUES (?, ?)", (rowid, body))
+    if bigrams:
+        conn.execute("INSERT INTO search_cjk (rowid, bigrams) VALUES (?, ?)", (rowid, bigrams))
+
+
+def unindex(conn: sqlite3.Connection, rowid: int, body: str, bigrams: str) -> None:
+    """Remove a row: contentless tables need the text that was indexed."""
+    conn.execute(
+        "INSERT INTO search_trigram (search_trigram, rowid, body) VALUES ('delete', ?, ?)",
+        (rowid, body),
+    )
+    if bigrams:
+        conn.execute(
+            "INSERT INTO search_cjk (search_cjk, rowid, bigrams) VALUES ('delete', ?, ?)",
+            (rowid, bigrams),
+        )
+
+
+def rowid_of(conn: sqlite3.Connection, message_id: str) -> int:
+    return int(conn.execute("SELECT rowid FROM messages WHERE id = ?", (message_id,)).fetchone()[0])
+
+
+def find(
+    conn: sqlite3.Connection,
+    user_id: str,
+    trigram_query: str | None,
+    cjk_query: str | None,
+    conversation_id: str | None,
+    author_id: str | None,
+    before_rowid: int | None,
+    limit: int,
+) -> tuple[list[Message], int | None]:
+    """Newest first, only in the user's conversations, deleted messages never; next cursor."""
+    sources = []
+    params: list[object] = []
+    if trigram_query:
+        sources.append("SELECT rowid FROM search_trigram WHERE search_trigram MATCH ?")
+        params.append(trigram_query)
+    if cjk_query:
+        sources.append("SELECT rowid FROM search_cjk WHERE search_cjk MATCH ?")
+        params.append(cjk_query)
+    if not sources:
+        return [], None
+    where = ["m.deleted = 0", "m.rowid IN (" + " INTERSECT ".join(sources) + ")"]
+    where.append("m.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?)")
+    params.append(user_id)
+    if conversation_id is not None:
+        where.append("m.conversation_id = ?")
+        params.append(conversation_id)
+    if author_id is not None:
+        where.append("m.author_id = ?")
+        params.append(author_id)
+    if before_rowid is not None:
+        where.append("m.rowid < ?")
+        params.append(before_rowid)
+    params.append(limit + 1)
+    rows = conn.execute(
+        "SELECT m.rowid, m.id FROM messages m WHERE "
+        + " AND ".join(where)
+        + " ORDER BY m.rowid DESC LIMIT ?",
+        params,
+    ).fetchall()
+    page = rows[:limit]
+    found = [messages.get(conn, str(message_id)) for _, message_id in page]
+    result = [m for m in found if m is not None]
+    messages.hydrate(conn, result)
+    cursor = int(page[-1][0]) if len(rows) > limit else None
+    return result, cursor

@@ -1,0 +1,63 @@
+// chatd's web client: the whole app, mounted on #app.
+
+import { html, render, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
+import { AdminConsole } from './admin.js';
+import { AuthView } from './auth.js';
+import { ConversationView } from './conversation.js';
+import { BrowseChannels, NewConversation } from './dialogs.js';
+import { Panel } from './panel.js';
+import { Sidebar } from './sidebar.js';
+import { Store } from './store.js';
+
+const root = document.getElementById('app');
+const store = new Store(draw);
+
+function Search({ onSearch }) {
+  const [query, setQuery] = useState('');
+  return html`
+    <form class="search" role="search" onSubmit=${(e) => { e.preventDefault(); if (query.trim()) onSearch(query.trim()); }}>
+      <input type="search" aria-label="Search messages" placeholder="Search messages" value=${query}
+        onInput=${(e) => setQuery(e.currentTarget.value)} />
+    </form>`;
+}
+
+function Main() {
+  const [dialog, setDialog] = useState(null);
+  const [panel, setPanel] = useState(null);
+  const conversation = store.active && store.conversations.get(store.active);
+  const close = () => setDialog(null);
+  store.openPanel = setPanel;
+  return html`
+    <div class=${`layout ${conversation ? 'has-conversation' : ''} ${panel ? 'has-panel' : ''}`}>
+      <${Sidebar} store=${store} openDialog=${setDialog} />
+      <main class="main">
+        <${Search} onSearch=${(query) => setPanel({ kind: 'search', query })} />
+        ${conversation
+          ? html`<${ConversationView} key=${conversation.id} store=${store} conversation=${conversation}
+              onBack=${() => { store.active = null; store.changed(); }} openPanel=${setPanel} />`
+          : html`<div class="welcome"><h1>Welcome, ${store.name(store.me.id)}</h1>
+              <p>Pick a conversation, or start one from the sidebar.</p></div>`}
+      </main>
+      ${panel && html`<${Panel} store=${store} panel=${panel} onClose=${() => setPanel(null)} />`}
+      ${['direct', 'group', 'channel'].includes(dialog) && html`<${NewConversation} store=${store} kind=${dialog} onClose=${close} />`}
+      ${dialog === 'browse' && html`<${BrowseChannels} store=${store} onClose=${close} />`}
+      ${dialog === 'admin' && html`<${AdminConsole} store=${store} onClose=${close} />`}
+    </div>`;
+}
+
+function App() {
+  if (store.status === 'loading') return html`<p class="boot">Loading chatd…</p>`;
+  if (store.status === 'signed-out') return html`<${AuthView} store=${store} />`;
+  return html`<${Main} />`;
+}
+
+function draw() {
+  render(html`<${App} />`, root);
+}
+
+window.addEventListener('hashchange', () => {
+  const wanted = location.hash.match(/^#\/c\/(.+)$/);
+  if (wanted && store.conversations.has(wanted[1]) && store.active !== wanted[1]) store.open(wanted[1]);
+});
+draw();
+store.boot();

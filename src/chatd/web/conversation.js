@@ -1,0 +1,134 @@
+// The open conversation: header, history with scroll-back, typing status, composer.
+
+import { html, useEffect, useLayoutEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
+import { Composer } from './composer.js';
+import { Icon } from './icons.js';
+import { Message } from './message.js';
+import { dayOf } from './util.js';
+
+const GROUP_MS = 5 * 60 * 1000;
+
+function grouped(previous, message) {
+  return previous && !previous.deleted && previous.author_id === message.author_id
+    && !message.reply_to
+    && new Date(message.created_at) - new Date(previous.created_at) < GROUP_MS
+    && dayOf(previous.created_at) === dayOf(message.created_at);
+}
+
+function Typing({ store, conversationId }) {
+  const names = store.typists(conversationId)
+    .filter((id) => id !== store.me.id)
+    .map((id) => store.name(id));
+  return html`<div class="typing" role="status" aria-live="polite">
+    ${names.map((name) => `${name} is typing`).join(' · ')}</div>`;
+}
+
+function History({ store, thread, conversation, onReply, onThread }) {
+  const scroller = useRef(null);
+  const anchor = useRef(null); // scroll height before older messages were added above
+  const [editing, setEditing] = useState(null);
+  const first = thread.items[0];
+
+  // Hold the position when older pages arrive; follow the end when already there.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    if (anchor.current !== null) {
+      el.scrollTop += el.scrollHeight - anchor.current;
+      anchor.current = null;
+    } else if (store.atBottom !== false) {
+      el.scrollTop = el.scrollHeight;
+    }
+  }, [thread.items.length, first && first.id]);
+
+  useEffect(() => {
+    store.atBottom = true;
+    const el = scroller.current;
+    if (el) el.scrollTop = el.scrollHeight;
+    store.markSeen();
+  }, [conversation.id]);
+
+  function onScroll() {
+    const el = scroller.current;
+    store.atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    if (store.atBottom) store.markSeen();
+    if (el.scrollTop < 120 && thread.hasOlder && !thread.loading) {
+      anchor.current = el.scrollHeight;
+      store.loadOlder(conversation.id);
+    }
+  }
+
+  // Up in an empty composer edits your last message.
+  useEffect(() => {
+    store.editLast = () => {
+      const last = [...thread.items].reverse().find((m) => m.author_id === store.me.id && !m.deleted && !m.pending);
+      if (last) setEditing(last.id);
+    };
+  });
+
+  const rows = [];
+  let previous = null;
+  let divided = false;
+  for (const message of thread.items) {
+    if (!previous || dayOf(previous.created_at) !== dayOf(message.created_at)) {
+      rows.push(html`<div class="day" role="separator" key=${`day-${message.created_at}`}>${dayOf(message.created_at)}</div>`);
+      previous = null;
+    }
+    if (!divided && !message.pending && message.seq > thread.dividerSeq
+        && message.author_id !== store.me.id && thread.dividerSeq < conversation.last_seq) {
+      rows.push(html`<div class="divider" role="separator" key="divider"><span>New messages</span></div>`);
+      divided = true;
+      previous = null;
+    }
+    rows.push(html`<${Message} key=${message.id} store=${store} message=${message}
+      grouped=${grouped(previous, message)} onReply=${onReply} onThread=${onThread}
+      editing=${editing === message.id} setEditing=${setEditing} />`);
+    previous = message;
+  }
+  return html`
+    <div class="history" ref=${scroller} onScroll=${onScroll}>
+      ${thread.hasOlder && html`<p class="older">${thread.loading ? 'Loading older messages…' : ''}</p>`}
+      ${!thread.hasOlder && html`<p class="start">This is the start of the conversation.</p>`}
+      <div role="log" aria-label="Messages" aria-live="polite">${rows}</div>
+    </div>`;
+}
+
+export function ConversationView({ store, conversation, onBack, openPanel }) {
+  const thread = store.threads.get(conversation.id);
+  const [replyTo, setReplyTo] = useState(null);
+  const [dragging, setDragging] = useState(false);
+  const composer = useRef({}); // the composer fills in attach() and focus()
+  const title = store.title(conversation);
+  const isMember = conversation.members.includes(store.me.id);
+  return html`
+    <section class=${`conversation ${dragging ? 'dragging' : ''}`} aria-label=${title}
+      onDragOver=${(e) => { e.preventDefault(); setDragging(true); }}
+      onDragLeave=${() => setDragging(false)}
+      onDrop=${(e) => {
+        e.preventDefault();
+        setDragging(false);
+        if (composer.current.attach) composer.current.attach([...e.dataTransfer.files]);
+      }}>
+      <header class="bar">
+        <button type="button" class="icon back" aria-label="Back to conversations" onClick=${onBack}><${Icon} name="back" /></button>
+        <div class="title">
+          <h1>${conversation.kind === 'channel' && html`<span aria-hidden="true">#</span>`}${title}</h1>
+          ${conversation.topic && html`<p class="topic">${conversation.topic}</p>`}
+        </div>
+        <span class="count" title="members">${conversation.members.length} ${conversation.members.length === 1 ? 'member' : 'members'}</span>
+        <button type="button" class="subtle" onClick=${() => openPanel({ kind: 'pins' })}>Pins</button>
+        <button type="button" class="subtle" aria-pressed=${conversation.muted}
+          onClick=${() => store.setMuted(conversation.id, !conversation.muted)}>${conversation.muted ? 'Unmute' : 'Mute'}</button>
+        ${conversation.kind !== 'direct' && html`<button type="button" class="subtle"
+          onClick=${() => confirm(`Leave ${title}?`) && store.leave(conversation.id)}>Leave</button>`}
+      </header>
+      ${thread && html`<${History} store=${store} thread=${thread} conversation=${conversation}
+        onReply=${(m) => { setReplyTo(m); if (composer.current.focus) composer.current.focus(); }}
+        onThread=${(m) => openPanel({ kind: 'thread', message: m })} />`}
+      <${Typing} store=${store} conversationId=${conversation.id} />
+      ${isMember && !conversation.archived
+        ? html`<${Composer} control=${composer.current} store=${store} conversation=${conversation}
+            replyTo=${replyTo} clearReply=${() => setReplyTo(null)} />`
+        : html`<p class="readonly">${conversation.archived ? 'This conversation is archived.' : 'Join to take part.'}</p>`}
+    </section>`;
+}
