@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed  ## start the server on its embedded defaults
 	$(BIN)/chatd serve
 
-test: $(BIN)/.installed chromium lint typecheck imports pytest  ## every check
+test: $(BIN)/.installed chromium lint typecheck imports binary pytest  ## every check
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests tools
@@ -33,6 +33,15 @@ pytest: $(BIN)/.installed
 chromium:  ## Debian's chromium for the browser tests (Playwright never downloads one)
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+binary: dist/chatd  ## the one-file executable (PyInstaller)
+
+dist/chatd: $(BIN)/.installed $(shell find src/chatd -type f -not -name '*.pyc') packaging/pyinstaller/entry.py
+	$(BIN)/pyinstaller --onefile --name chatd --noconfirm --log-level WARN \
+		--collect-data chatd --collect-submodules uvicorn --collect-submodules chatd \
+		--hidden-import uvloop --hidden-import httptools \
+		--distpath dist --workpath build/pyinstaller --specpath build/pyinstaller \
+		packaging/pyinstaller/entry.py
 
 screenshot: $(BIN)/.installed chromium  ## redraw docs/screenshot.png
 	$(BIN)/python tools/screenshot.py

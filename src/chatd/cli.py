@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -223,3 +224,29 @@ def invite_create(
     made = run_with_services(config, lambda s: s.users.create_invite(None, max_uses, seconds))
     click.echo(f"code: {made.code}")
     click.echo(f"url:  {made.url}")
+
+
+@main.command("backup")
+@state_options
+@click.argument("dest_dir", type=click.Path(file_okay=False))
+def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str) -> None:
+    """Copy the database and files, consistently, while the server runs."""
+    from pathlib import Path
+
+    from chatd.services.backup import BackupError, backup
+
+    config = load_config(config_file, **{"storage.data_dir": data_dir})
+    try:
+        report = backup(config.storage.path, Path(dest_dir))
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        _fail(f"backup failed: {exc}", 1)
+        return
+    click.echo(
+        f"backed up to {report.dest}: database {report.database_bytes} bytes, "
+        f"{report.files_copied} files"
+        + (
+            f" ({report.files_dropped} unattached uploads removed meanwhile)"
+            if report.files_dropped
+            else ""
+        )
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from . import conversations, files, messages, ops, team, users, web, ws
+from . import conversations, files, messages, openapi, ops, team, users, web, ws
 
 API = "/api/v1"
 
@@ -21,6 +21,7 @@ def table() -> list[BaseRoute]:
         Route("/login", web.page, methods=["GET"]),
         Mount("/static", app=web.static_files(), name="static"),
         Route(f"{API}/info", web.info, methods=["GET"]),
+        Route(f"{API}/openapi.json", openapi.openapi, methods=["GET"]),
         # accounts
         Route(f"{API}/setup", users.setup_status, methods=["GET"]),
         Route(f"{API}/setup", users.setup, methods=["POST"]),

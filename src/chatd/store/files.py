@@ -121,3 +121,17 @@ def delete(conn: sqlite3.Connection, file_id: str) -> str | None:
         conn.execute("DELETE FROM blobs WHERE sha256 = ?", (sha256,))
         return sha256
     return None
+
+
+def all_blobs(conn: sqlite3.Connection) -> list[str]:
+    return [str(row[0]) for row in conn.execute("SELECT sha256 FROM blobs")]
+
+
+def forget_blob(conn: sqlite3.Connection, sha256: str) -> None:
+    """Drop every trace of content that is gone (used on a backup copy, never on live data)."""
+    conn.execute(
+        "DELETE FROM message_files WHERE file_id IN (SELECT id FROM files WHERE sha256 = ?)",
+        (sha256,),
+    )
+    conn.execute("DELETE FROM files WHERE sha256 = ?", (sha256,))
+    conn.execute("DELETE FROM blobs WHERE sha256 = ?", (sha256,))
