@@ -346,3 +346,19 @@ def check_big_upload(server: ChatdServer) -> None:
     print(f"\nserver RSS during a 200 MiB upload: start {start / 1024:.1f} MiB, "
           f"peak {max(peak) / 1024:.1f} MiB, growth {growth_mib:.1f} MiB")  # fmt: skip
     assert growth_mib < 40  # generous: the upload itself is 200 MiB
+
+
+def test_low_disk_space_fails_readyz_and_uploads(tmp_path: Path) -> None:
+    server = start_server(tmp_path, storage_min_free_bytes=str(10**18))  # more than any disk
+    try:
+        _, token = Team(server).user()
+        with server.client(token) as http:
+            ready = http.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["error"]["code"] == "unavailable"
+            assert http.get("/healthz").status_code == 200  # still serving
+            refused = upload(http, "a.txt", b"x", "text/plain")
+            assert refused.status_code == 503
+            assert list((tmp_path / "tmp").iterdir()) == []
+    finally:
+        server.stop()

@@ -221,6 +221,11 @@ def test_search_filters_and_paging(people: dict[str, Person], corpus: dict[str, 
     post(tia, elsewhere, "world elsewhere")
     assert len(ids(search(tia, q="world", conversation_id=shared))) == 2
     assert tia.http.get("/api/v1/search", params={"q": "x", "cursor": "abc"}).status_code == 422
+    huge = {"q": "world", "cursor": str(10**30)}
+    assert tia.http.get("/api/v1/search", params=huge).status_code == 422
+    assert tia.http.get("/api/v1/search", params={"q": "wor\x00ld"}).status_code == 422
+    read = tia.http.post(f"/api/v1/conversations/{shared}/read", json={"seq": 10**30})
+    assert read.status_code == 422
     assert tia.http.get("/api/v1/search").status_code == 422
     edited = post(tia, shared, "a typo in zebrra")
     tia.http.patch(f"/api/v1/messages/{edited['id']}", json={"body": "fixed zebra"})

@@ -250,3 +250,46 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
             else ""
         )
     )
+
+
+@main.command("bench")
+@click.option("--url", required=True, help="The chatd server, e.g. http://127.0.0.1:8080.")
+@click.option("--token", help="An admin's token to create bench users (else open registration).")
+@click.option("--members", default=50, show_default=True, help="WebSocket clients in the channel.")
+@click.option("--senders", default=5, show_default=True, help="How many of them send.")
+@click.option("--rate", default=1000.0, show_default=True, help="Aggregate messages per second.")
+@click.option("--duration", default=10.0, show_default=True, help="Seconds of sending.")
+@click.option("--idle", default=0, help="Instead: open this many idle sockets, report RSS each.")
+@click.option("--http", "over_http", is_flag=True, help="Send over HTTP instead of the socket.")
+@click.option("--floor", is_flag=True, help="Also run the load on a bare websockets server.")
+@click.option("--pid", type=int, help="The server's PID (found from the port when omitted).")
+@click.option(
+    "--listeners", type=int, help="Members that hold a socket and receive (default: all)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def bench_command(
+    url: str,
+    token: str | None,
+    members: int,
+    senders: int,
+    rate: float,
+    duration: float,
+    idle: int,
+    over_http: bool,
+    floor: bool,
+    pid: int | None,
+    listeners: int | None,
+    as_json: bool,
+) -> None:
+    """Measure a running server: fan-out, persisted sends, idle sockets, against the floor."""
+    import json
+
+    from chatd.bench import report as bench_report
+    from chatd.bench import run
+
+    if senders > members and not idle:
+        raise click.BadParameter("--senders cannot exceed --members")
+    options = run.Options(url.rstrip("/"), token, members, senders, rate, duration, idle,
+                          over_http, floor, pid, listeners)  # fmt: skip
+    report = asyncio.run(run.run(options))
+    click.echo(json.dumps(report, indent=2) if as_json else bench_report.table(report))

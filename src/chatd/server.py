@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import sys
 from collections.abc import Generator
@@ -40,7 +41,15 @@ def _bound_port(server: uvicorn.Server, fallback: int) -> int:
     return fallback
 
 
+def _raise_open_files_limit() -> None:
+    """Every socket is a file descriptor; take all the kernel allows this process."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 async def run(config: Config) -> int:
+    _raise_open_files_limit()
     app = create_app(config)
     uv_config = uvicorn.Config(
         app,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 import time
@@ -32,13 +33,16 @@ class AccessMiddleware:
     def __init__(self, app: ASGIApp, route_of: Callable[[object], str | None]) -> None:
         self.app = app
         self.route_of = route_of
+        # Request ids only need to be unique in the logs: a random prefix and a counter.
+        self.prefix = secrets.token_hex(4) + "-"
+        self.counter = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = secrets.token_hex(8)
+        request_id = f"{self.prefix}{next(self.counter):x}"
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
 

@@ -10,18 +10,46 @@ API = "/api/v1"
 
 
 def table() -> list[BaseRoute]:
+    """Starlette matches routes in order: the hot paths come first."""
     return [
-        Route("/healthz", ops.healthz, methods=["GET"]),
-        Route("/readyz", ops.readyz, methods=["GET"]),
-        Route("/metrics", ops.metrics, methods=["GET"]),
-        # the web client
-        Route("/", web.page, methods=["GET"]),
-        Route("/setup", web.page, methods=["GET"]),
-        Route("/register", web.page, methods=["GET"]),
-        Route("/login", web.page, methods=["GET"]),
-        Mount("/static", app=web.static_files(), name="static"),
-        Route(f"{API}/info", web.info, methods=["GET"]),
-        Route(f"{API}/openapi.json", openapi.openapi, methods=["GET"]),
+        # messages
+        Route(f"{API}/conversations/{{id}}/messages", messages.send, methods=["POST"]),
+        Route(f"{API}/conversations/{{id}}/messages", messages.history, methods=["GET"]),
+        Route(f"{API}/messages/{{id}}", messages.get, methods=["GET"]),
+        Route(f"{API}/messages/{{id}}", messages.edit, methods=["PATCH"]),
+        Route(f"{API}/messages/{{id}}", messages.delete, methods=["DELETE"]),
+        Route(f"{API}/messages/{{id}}/replies", messages.replies, methods=["GET"]),
+        # real time
+        Route(f"{API}/presence", users.presence, methods=["GET"]),
+        WebSocketRoute(f"{API}/ws", ws.endpoint),
+        # conversations
+        Route(f"{API}/conversations", conversations.create, methods=["POST"]),
+        Route(f"{API}/conversations", conversations.list_mine, methods=["GET"]),
+        Route(f"{API}/conversations/{{id}}", conversations.get, methods=["GET"]),
+        Route(f"{API}/conversations/{{id}}", conversations.update, methods=["PATCH"]),
+        Route(f"{API}/channels", conversations.browse_channels, methods=["GET"]),
+        Route(f"{API}/conversations/{{id}}/join", conversations.join, methods=["POST"]),
+        Route(f"{API}/conversations/{{id}}/members", conversations.add_member, methods=["POST"]),
+        Route(
+            f"{API}/conversations/{{id}}/members/{{user_id}}",
+            conversations.remove_member,
+            methods=["DELETE"],
+        ),
+        Route(f"{API}/conversations/{{id}}/read", conversations.mark_read, methods=["POST"]),
+        Route(f"{API}/conversations/{{id}}/settings", conversations.settings, methods=["PATCH"]),
+        # team features
+        Route(f"{API}/messages/{{id}}/reactions/{{emoji}}", team.add_reaction, methods=["PUT"]),
+        Route(
+            f"{API}/messages/{{id}}/reactions/{{emoji}}", team.remove_reaction, methods=["DELETE"]
+        ),
+        Route(f"{API}/messages/{{id}}/pin", team.pin, methods=["PUT"]),
+        Route(f"{API}/messages/{{id}}/pin", team.unpin, methods=["DELETE"]),
+        Route(f"{API}/conversations/{{id}}/pins", team.pins, methods=["GET"]),
+        Route(f"{API}/search", team.search, methods=["GET"]),
+        # files
+        Route(f"{API}/files", files.upload, methods=["POST"]),
+        Route(f"{API}/files/{{id}}", files.download, methods=["GET"]),
+        Route(f"{API}/files/{{id}}/meta", files.meta, methods=["GET"]),
         # accounts
         Route(f"{API}/setup", users.setup_status, methods=["GET"]),
         Route(f"{API}/setup", users.setup, methods=["POST"]),
@@ -39,44 +67,18 @@ def table() -> list[BaseRoute]:
         Route(f"{API}/admin/users", users.admin_list_users, methods=["GET"]),
         Route(f"{API}/admin/users", users.admin_create_user, methods=["POST"]),
         Route(f"{API}/admin/users/{{id}}", users.admin_update_user, methods=["PATCH"]),
-        # conversations
-        Route(f"{API}/conversations", conversations.create, methods=["POST"]),
-        Route(f"{API}/conversations", conversations.list_mine, methods=["GET"]),
-        Route(f"{API}/conversations/{{id}}", conversations.get, methods=["GET"]),
-        Route(f"{API}/conversations/{{id}}", conversations.update, methods=["PATCH"]),
-        Route(f"{API}/channels", conversations.browse_channels, methods=["GET"]),
-        Route(f"{API}/conversations/{{id}}/join", conversations.join, methods=["POST"]),
-        Route(f"{API}/conversations/{{id}}/members", conversations.add_member, methods=["POST"]),
-        Route(
-            f"{API}/conversations/{{id}}/members/{{user_id}}",
-            conversations.remove_member,
-            methods=["DELETE"],
-        ),
-        Route(f"{API}/conversations/{{id}}/read", conversations.mark_read, methods=["POST"]),
-        Route(f"{API}/conversations/{{id}}/settings", conversations.settings, methods=["PATCH"]),
-        # messages
-        Route(f"{API}/conversations/{{id}}/messages", messages.send, methods=["POST"]),
-        Route(f"{API}/conversations/{{id}}/messages", messages.history, methods=["GET"]),
-        Route(f"{API}/messages/{{id}}", messages.get, methods=["GET"]),
-        Route(f"{API}/messages/{{id}}", messages.edit, methods=["PATCH"]),
-        Route(f"{API}/messages/{{id}}", messages.delete, methods=["DELETE"]),
-        Route(f"{API}/messages/{{id}}/replies", messages.replies, methods=["GET"]),
-        # team features
-        Route(f"{API}/messages/{{id}}/reactions/{{emoji}}", team.add_reaction, methods=["PUT"]),
-        Route(
-            f"{API}/messages/{{id}}/reactions/{{emoji}}", team.remove_reaction, methods=["DELETE"]
-        ),
-        Route(f"{API}/messages/{{id}}/pin", team.pin, methods=["PUT"]),
-        Route(f"{API}/messages/{{id}}/pin", team.unpin, methods=["DELETE"]),
-        Route(f"{API}/conversations/{{id}}/pins", team.pins, methods=["GET"]),
-        Route(f"{API}/search", team.search, methods=["GET"]),
-        # files
-        Route(f"{API}/files", files.upload, methods=["POST"]),
-        Route(f"{API}/files/{{id}}", files.download, methods=["GET"]),
-        Route(f"{API}/files/{{id}}/meta", files.meta, methods=["GET"]),
-        # real time
-        Route(f"{API}/presence", users.presence, methods=["GET"]),
-        WebSocketRoute(f"{API}/ws", ws.endpoint),
+        # the web client
+        Route("/", web.page, methods=["GET"]),
+        Route("/setup", web.page, methods=["GET"]),
+        Route("/register", web.page, methods=["GET"]),
+        Route("/login", web.page, methods=["GET"]),
+        Mount("/static", app=web.static_files(), name="static"),
+        Route(f"{API}/info", web.info, methods=["GET"]),
+        Route(f"{API}/openapi.json", openapi.openapi, methods=["GET"]),
+        # operations
+        Route("/healthz", ops.healthz, methods=["GET"]),
+        Route("/readyz", ops.readyz, methods=["GET"]),
+        Route("/metrics", ops.metrics, methods=["GET"]),
     ]
 
 

@@ -2,10 +2,9 @@
 
 Every store function is plain synchronous code taking a `sqlite3.Connection`. `Database.read`
 runs one on a reader thread; `Database.write` queues one for the writer, which drains the
-queue, runs everything queued in a single `BEGIN IMMEDIATE` transaction (each operation in its
-own savepoint, so one caller's error does not fail its neighbours), commits once, and only
-then answers the callers. Under load, many sends share one commit (and one fsync with
-`synchronous=full`).
+queue, runs everything queued in a single `BEGIN IMMEDIATE` transaction (one caller's error
+never fails its neighbours: see `_run_batch`), commits once, and only then answers the
+callers. Under load, many sends share one commit (and one fsync with `synchronous=full`).
 
 aiosqlite is not used: it hops to its thread once per statement, while a batch here is one hop
 for the whole transaction, which is what makes group commit cheap.
@@ -180,11 +179,35 @@ class Database:
                     op.future.set_result(op.result)
 
     def _run_batch(self, batch: list[_Op]) -> None:
+        """One transaction for the batch. An operation that fails before writing anything
+        (the usual case: a permission or validation check) fails alone at no cost; one that
+        fails after writing makes the batch start again with a savepoint per operation."""
         conn = self._writer_conn
         assert conn is not None
         conn.execute("BEGIN IMMEDIATE")
         try:
             for op in batch:
+                before = conn.total_changes
+                try:
+                    op.result = op.fn(conn, *op.args)
+                except Exception as exc:
+                    if conn.total_changes != before:
+                        conn.execute("ROLLBACK")
+                        self._run_batch_carefully(conn, batch)
+                        return
+                    op.error = exc
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _run_batch_carefully(conn: sqlite3.Connection, batch: list[_Op]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in batch:
+                op.result, op.error = None, None
                 conn.execute("SAVEPOINT op")
                 try:
                     op.result = op.fn(conn, *op.args)

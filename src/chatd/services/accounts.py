@@ -41,6 +41,8 @@ from chatd.store import invites, sessions, users
 log = logging.getLogger("chatd.accounts")
 
 TOUCH_EVERY_MS = 60_000
+AUTH_CACHE_S = 5.0  # a verified token is trusted this long without a query
+AUTH_CACHE_MAX = 10_000
 
 
 def token_hash(token: str) -> bytes:
@@ -87,6 +89,13 @@ class Accounts:
         self._ip_failures = FailureWindow(clock, limit * 5, window)
         self._hash_slots = asyncio.Semaphore(4)  # bounds argon2's memory under a login storm
         self._ttl_ms = config.auth.session_ttl_days * 86_400_000
+        # token hash -> (verified at, principal). Cleared on every revocation or user change
+        # made here, and whenever another process bumps the auth epoch.
+        self._verified: dict[bytes, tuple[float, Principal]] = {}
+
+    def forget_sessions(self) -> None:
+        """Drop every cached verification (after a revocation or a change to a user)."""
+        self._verified.clear()
 
     # ---- passwords ---------------------------------------------------------------------
 
@@ -127,7 +136,11 @@ class Accounts:
         """The caller behind a bearer token; Unauthorized if it is unknown, expired or disabled."""
         if not token or len(token) > 256:
             raise Unauthorized("the token is not valid")
-        found = await self.db.read(sessions.by_token_hash, token_hash(token))
+        digest = token_hash(token)
+        cached = self._verified.get(digest)
+        if cached is not None and self.clock.monotonic() - cached[0] < AUTH_CACHE_S:
+            return cached[1]
+        found = await self.db.read(sessions.by_token_hash, digest)
         if found is None:
             raise Unauthorized("the token is not valid")
         session, user = found
@@ -138,7 +151,11 @@ class Accounts:
             raise Unauthorized("the session has expired; sign in again")
         if now - session.last_used_at > TOUCH_EVERY_MS:
             await self.db.write(sessions.touch, session.id, now)
-        return Principal(user, session.id)
+        principal = Principal(user, session.id)
+        if len(self._verified) >= AUTH_CACHE_MAX:
+            self._verified.clear()
+        self._verified[digest] = (self.clock.monotonic(), principal)
+        return principal
 
     async def list_sessions(self, principal: Principal) -> list[Session]:
         return await self.db.read(sessions.list_for_user, principal.user.id)
@@ -150,7 +167,9 @@ class Accounts:
                 sessions.bump_auth_epoch(conn)
             return removed
 
-        if not await self.db.write(revoke):
+        revoked = await self.db.write(revoke)
+        self.forget_sessions()
+        if not revoked:
             raise NotFound("no such session")
         self.hub.publish(Revoke(CLOSE_UNAUTHORIZED, "session revoked", session_ids=(session_id,)))
         event(log, logging.INFO, "session.revoked", user_id=principal.user.id, session=session_id)
@@ -262,6 +281,7 @@ class Accounts:
             return revoked
 
         revoked = await self.db.write(change)
+        self.forget_sessions()
         self.hub.publish(Revoke(CLOSE_UNAUTHORIZED, "password changed", session_ids=tuple(revoked)))
         event(
             log, logging.INFO, "password.changed", user_id=principal.user.id, revoked=len(revoked)
@@ -279,6 +299,7 @@ class Accounts:
                 if epoch == seen:
                     continue
                 seen = epoch
+                self.forget_sessions()
                 live = self.hub.session_ids()
                 if not live:
                     continue

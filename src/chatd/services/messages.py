@@ -53,10 +53,12 @@ def _attach(
     return [found[file_id] for file_id in file_ids]
 
 
-def _set_mentions(conn: sqlite3.Connection, message: Message, kind: str) -> None:
+def _set_mentions(
+    conn: sqlite3.Connection, message: Message, kind: str, *, new: bool = False
+) -> None:
     names = _member_names(conn, message.conversation_id) if "@" in message.body else {}
     message.mentions = mentions.resolve(message.body, kind, message.author_id, names)
-    messages.set_mentions(conn, message, message.mentions)
+    messages.set_mentions(conn, message, message.mentions, new=new)
 
 
 def load_visible(
@@ -113,11 +115,11 @@ class Messages:
             message = Message(
                 new_id(), conversation_id, seq, user.id, body, now, None, False, reply_to, client_id
             )
-            messages.insert(conn, message)
+            rowid = messages.insert(conn, message)
             if file_ids:
                 message.files = _attach(conn, message, user.id, file_ids)
-            _set_mentions(conn, message, found.kind)
-            search.index(conn, message.id, body)
+            _set_mentions(conn, message, found.kind, new=True)
+            search.index(conn, message.id, body, rowid)
             parent = None
             if reply_to is not None:
                 parent, _ = load_visible(conn, user, reply_to)  # its reply_count just changed

@@ -52,8 +52,9 @@ def parse(q: str) -> tuple[str | None, str | None]:
     )
 
 
-def index(conn: sqlite3.Connection, message_id: str, body: str) -> None:
-    search.index(conn, search.rowid_of(conn, message_id), body, cjk_bigrams(body))
+def index(conn: sqlite3.Connection, message_id: str, body: str, rowid: int | None = None) -> None:
+    key = rowid if rowid is not None else search.rowid_of(conn, message_id)
+    search.index(conn, key, body, cjk_bigrams(body))
 
 
 def unindex(conn: sqlite3.Connection, message_id: str, body: str) -> None:
@@ -70,6 +71,8 @@ class Search:
         text = validation.text(q, "q") or ""
         if len(text) > 500:
             raise validation.fail("q", "must be at most 500 characters")
+        if validation.has_control(text):
+            raise validation.fail("q", "must not contain control characters")
         size = validation.limit(limit)
         before = None
         if cursor not in (None, ""):

@@ -53,6 +53,7 @@ class Users:
         self.clock = clock
 
     def _announce(self, user: User) -> None:
+        self.accounts.forget_sessions()  # cached principals carry the old user
         frame = {"type": "user.updated", "user": user.to_json()}
         self.hub.publish(Event(frame, user_ids=tuple(self.hub.peers(user.id))))
 
@@ -178,6 +179,7 @@ class Users:
             sessions.bump_auth_epoch(conn)
 
         await self.db.write(change)
+        self.accounts.forget_sessions()
         self.hub.publish(Revoke(CLOSE_UNAUTHORIZED, "password changed", user_ids=(user.id,)))
 
     async def list_all(self) -> list[User]:

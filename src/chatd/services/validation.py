@@ -12,6 +12,7 @@ from typing import Any
 
 from chatd.errors import ValidationFailed
 
+INT64 = 2**63 - 1
 USERNAME_RE = re.compile(r"[a-z0-9._-]{1,32}")
 CHANNEL_RE = re.compile(r"[a-z0-9_-]{1,80}")
 # Control characters: C0, DEL and C1. Bodies may keep \n and \t.
@@ -52,16 +53,21 @@ def username(value: Any, field: str = "username") -> str:
     return name
 
 
-def display_name(value: Any, field: str = "display_name") -> str:
-    name = text(value, field, required=False)
-    if name is None:
+def _line(value: Any, field: str, max_chars: int) -> str:
+    """An optional one-line text: stripped, at most `max_chars`, no control characters."""
+    words = text(value, field, required=False)
+    if words is None:
         return ""
-    name = name.strip()
-    if len(name) > 64:
-        raise fail(field, "must be at most 64 characters")
-    if has_control(name):
+    words = words.strip()
+    if len(words) > max_chars:
+        raise fail(field, f"must be at most {max_chars} characters")
+    if has_control(words):
         raise fail(field, "must not contain control characters")
-    return name
+    return words
+
+
+def display_name(value: Any, field: str = "display_name") -> str:
+    return _line(value, field, 64)
 
 
 def password(value: Any, field: str = "password") -> str:
@@ -97,27 +103,11 @@ def channel_name(value: Any, field: str = "name") -> str:
 
 
 def group_name(value: Any, field: str = "name") -> str:
-    name = text(value, field, required=False)
-    if name is None:
-        return ""
-    name = name.strip()
-    if len(name) > 80:
-        raise fail(field, "must be at most 80 characters")
-    if has_control(name):
-        raise fail(field, "must not contain control characters")
-    return name
+    return _line(value, field, 80)
 
 
 def topic(value: Any, field: str = "topic") -> str:
-    words = text(value, field, required=False)
-    if words is None:
-        return ""
-    words = words.strip()
-    if len(words) > 250:
-        raise fail(field, "must be at most 250 characters")
-    if has_control(words):
-        raise fail(field, "must not contain control characters")
-    return words
+    return _line(value, field, 250)
 
 
 def boolean(value: Any, field: str) -> bool:
@@ -137,6 +127,8 @@ def integer(
             raise fail(field, "must be an integer") from None
     if isinstance(value, bool) or not isinstance(value, int):
         raise fail(field, "must be an integer")
+    if not -INT64 <= value <= INT64:  # what SQLite can store
+        raise fail(field, "is out of range")
     if minimum is not None and value < minimum:
         raise fail(field, f"must be at least {minimum}")
     if maximum is not None and value > maximum:

@@ -34,8 +34,9 @@ def _message(row: tuple[object, ...]) -> Message:
     )
 
 
-def insert(conn: sqlite3.Connection, message: Message) -> None:
-    conn.execute(
+def insert(conn: sqlite3.Connection, message: Message) -> int:
+    """Store a message; its rowid (the search index's key)."""
+    cur = conn.execute(
         "INSERT INTO messages (id, conversation_id, seq, author_id, body, created_at, reply_to, "
         "client_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -49,6 +50,7 @@ def insert(conn: sqlite3.Connection, message: Message) -> None:
             message.client_id,
         ),
     )
+    return int(cur.lastrowid or 0)
 
 
 def get(conn: sqlite3.Connection, message_id: str) -> Message | None:
@@ -125,22 +127,22 @@ def tombstone(conn: sqlite3.Connection, message_id: str) -> None:
     reactions.clear(conn, message_id)
 
 
-def set_mentions(conn: sqlite3.Connection, message: Message, user_ids: Iterable[str]) -> None:
-    conn.execute("DELETE FROM mentions WHERE message_id = ?", (message.id,))
-    conn.executemany(
-        "INSERT OR IGNORE INTO mentions (user_id, conversation_id, seq, message_id, by_self) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [
-            (
-                user_id,
-                message.conversation_id,
-                message.seq,
-                message.id,
-                user_id == message.author_id,
-            )
-            for user_id in user_ids
-        ],
-    )
+def set_mentions(
+    conn: sqlite3.Connection, message: Message, user_ids: Iterable[str], *, new: bool = False
+) -> None:
+    """Replace a message's mention rows (`new`: it has none yet, skip the delete)."""
+    if not new:
+        conn.execute("DELETE FROM mentions WHERE message_id = ?", (message.id,))
+    rows = [
+        (user_id, message.conversation_id, message.seq, message.id, user_id == message.author_id)
+        for user_id in user_ids
+    ]
+    if rows:
+        conn.executemany(
+            "INSERT OR IGNORE INTO mentions (user_id, conversation_id, seq, message_id, by_self) "
+            "VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 def mentions_of(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, list[str]]:

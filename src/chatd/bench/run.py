@@ -1,0 +1,386 @@
+"""Bench scenarios: fan-out and persisted sends (WebSocket or HTTP), idle sockets, the floor.
+
+Senders run open loop: message i of a sender is due at start + i/rate whatever happened to
+message i-1, and latencies count from when it was due, so a slow server cannot hide behind
+a slow client. Every body carries `bench <sender>:<n>:<due ns>`; receivers find it by byte
+search, never parsing JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import time
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from chatd.bench import procstat
+from chatd.bench.wire import RawHttp, RawSocket
+
+PASSWORD = "bench-" + secrets.token_hex(8)
+
+
+@dataclass
+class Options:
+    url: str
+    token: str | None = None
+    members: int = 50
+    senders: int = 5
+    rate: float = 1000.0
+    duration: float = 10.0
+    idle: int = 0
+    http: bool = False
+    floor: bool = False
+    pid: int | None = None
+    listeners: int | None = None  # members holding a socket to receive; None: all of them
+
+
+@dataclass
+class Tally:
+    """What the receivers and senders saw."""
+
+    sent: int = 0
+    acked: int = 0
+    errors: int = 0
+    deliveries: int = 0
+    latencies: array[float] = field(default_factory=lambda: array("d"))
+    acks: array[float] = field(default_factory=lambda: array("d"))
+    seen: dict[int, bytearray] = field(default_factory=dict)  # receiver -> count per message
+    acked_slots: bytearray = field(default_factory=bytearray)  # 1 for each acknowledged message
+
+
+def percentile(values: array[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def raise_fd_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+# ---- setup through the API --------------------------------------------------------------
+
+
+async def make_people(opts: Options, count: int) -> tuple[list[dict[str, Any]], str]:
+    """`count` users with tokens, and an admin token (from --token, or the first registrant)."""
+    tag = secrets.token_hex(3)
+    slots = asyncio.Semaphore(4)
+    async with httpx.AsyncClient(base_url=opts.url, timeout=60) as http:
+
+        async def one(i: int) -> dict[str, Any]:
+            name = f"bench-{tag}-{i}"
+            async with slots:
+                if opts.token:
+                    made = await http.post(
+                        "/api/v1/admin/users",
+                        json={"username": name, "password": PASSWORD},
+                        headers={"Authorization": f"Bearer {opts.token}"},
+                    )
+                    made.raise_for_status()
+                    answer = await http.post(
+                        "/api/v1/auth/login", json={"username": name, "password": PASSWORD}
+                    )
+                else:
+                    answer = await http.post(
+                        "/api/v1/auth/register", json={"username": name, "password": PASSWORD}
+                    )
+                if answer.status_code not in (200, 201):
+                    raise SystemExit(f"cannot make bench users: {answer.text}")
+                data: dict[str, Any] = answer.json()
+                return {"id": data["user"]["id"], "token": data["token"]}
+
+        people = list(await asyncio.gather(*(one(i) for i in range(count))))
+    return people, opts.token or people[0]["token"]
+
+
+async def make_channel(opts: Options, token: str, members: list[str]) -> str:
+    async with httpx.AsyncClient(base_url=opts.url, timeout=60) as http:
+        answer = await http.post(
+            "/api/v1/conversations",
+            json={"kind": "channel", "name": f"bench-{secrets.token_hex(4)}", "members": members},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        answer.raise_for_status()
+        cid: str = answer.json()["conversation"]["id"]
+        return cid
+
+
+# ---- the load ---------------------------------------------------------------------------
+
+MARK = b'"body":"bench '
+
+
+def receiver(tally: Tally, index: int, expected: int) -> Any:
+    seen = tally.seen.setdefault(index, bytearray(expected))
+    latencies = tally.latencies
+    now = time.perf_counter_ns
+
+    def on_frame(payload: bytes) -> None:
+        at = payload.find(MARK)
+        if at < 0 or not payload.startswith(b'{"type":"message.created"'):
+            return
+        start = at + len(MARK)
+        end = payload.index(b'"', start)
+        sender, n, due = payload[start:end].split(b":")
+        latencies.append((now() - int(due)) / 1e6)
+        tally.deliveries += 1
+        slot = int(sender) * PER_SENDER + int(n)
+        if slot < len(seen) and seen[slot] < 255:
+            seen[slot] += 1
+
+    return on_frame
+
+
+PER_SENDER = 1_000_000
+
+
+async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate: float,
+                    until: float, tally: Tally, due: dict[bytes, int]) -> None:  # fmt: skip
+    interval = 1 / rate
+    start = time.perf_counter()
+    n = 0
+    while True:
+        at = start + n * interval
+        if at >= until:
+            return
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        due_ns = int(at * 1e9) + EPOCH_SHIFT
+        body = f"bench {index}:{n}:{due_ns}"
+        if conversation is None:  # the floor: broadcast a message-shaped frame as is
+            frame = f'{{"type":"message.created","message":{{"body":"{body}"}}}}'
+        else:
+            ref = f"{index}:{n}"
+            due[ref.encode()] = due_ns
+            frame = (
+                f'{{"type":"send","conversation_id":"{conversation}",'
+                f'"body":"{body}","ref":"{ref}"}}'
+            )
+        sock.send(frame.encode())
+        tally.sent += 1
+        n += 1
+
+
+EPOCH_SHIFT = time.perf_counter_ns() - int(time.perf_counter() * 1e9)
+
+
+def ack_reader(tally: Tally, due: dict[bytes, int], inner: Any) -> Any:
+    now = time.perf_counter_ns
+
+    def on_frame(payload: bytes) -> None:
+        if payload.startswith(b'{"type":"ack"'):
+            ref = payload[payload.rindex(b'"ref":"') + 7 : -2]
+            sent = due.pop(ref, None)
+            if sent is not None:
+                tally.acks.append((now() - sent) / 1e6)
+            sender, n = ref.split(b":")
+            tally.acked_slots[int(sender) * PER_SENDER + int(n)] = 1
+            tally.acked += 1
+        elif payload.startswith(b'{"type":"error"'):
+            tally.errors += 1
+        else:
+            inner(payload)
+
+    return on_frame
+
+
+async def http_sender(opts: Options, token: str, conversation: str, index: int, rate: float,
+                      until: float, tally: Tally) -> None:  # fmt: skip
+    """Open loop over a pool of keep-alive connections; each request waits for its commit."""
+    queue: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
+    path = f"/api/v1/conversations/{conversation}/messages"
+
+    async def worker() -> None:
+        conn = RawHttp(opts.url)
+        while (item := await queue.get()) is not None:
+            n, due_ns = item
+            body = f'{{"body":"bench {index}:{n}:{due_ns}"}}'.encode()
+            status, _ = await conn.post(path, body, token)
+            if status == 201:
+                tally.acked_slots[index * PER_SENDER + n] = 1
+                tally.acked += 1
+                tally.acks.append((time.perf_counter_ns() - due_ns) / 1e6)
+            else:
+                tally.errors += 1
+
+    workers = [asyncio.create_task(worker()) for _ in range(32)]
+    interval, start, n = 1 / rate, time.perf_counter(), 0
+    while (at := start + n * interval) < until:
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((n, int(at * 1e9) + EPOCH_SHIFT))
+        tally.sent += 1
+        n += 1
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+
+
+async def connect_all(url: str, tokens: list[str | None], handlers: list[Any]) -> list[RawSocket]:
+    socks = [RawSocket(handler) for handler in handlers]
+    slots = asyncio.Semaphore(200)
+
+    async def one(sock: RawSocket, token: str | None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with slots:
+            await sock.connect(url, "/api/v1/ws" if token else "/", headers)
+
+    await asyncio.gather(*(one(s, t) for s, t in zip(socks, tokens, strict=True)))
+    return socks
+
+
+async def drive(opts: Options, url: str, conversation: str | None, tokens: list[str | None],
+                pid: int | None) -> dict[str, Any]:  # fmt: skip
+    """One measured run of fan-out or persisted sends; `conversation` None for the floor."""
+    tally = Tally()
+    expected = PER_SENDER * opts.senders
+    tally.acked_slots = bytearray(expected)
+    due: dict[bytes, int] = {}
+    listening = len(tokens) if opts.listeners is None else opts.listeners
+    connected = max(listening, 0 if opts.http and conversation is not None else opts.senders)
+    handlers = [receiver(tally, i, expected) for i in range(connected)]
+    for i in range(min(opts.senders, connected)):
+        handlers[i] = ack_reader(tally, due, handlers[i])
+    socks = await connect_all(url, tokens[:connected], handlers)
+    await asyncio.sleep(1.0)  # hellos and presence settle before measuring
+    cpu0 = procstat.cpu_seconds(pid) if pid else None
+    started = time.perf_counter()
+    until = started + opts.duration
+    per_sender = opts.rate / opts.senders
+    if opts.http and conversation is not None:
+        sends = [http_sender(opts, str(tokens[i]), conversation, i, per_sender, until, tally)
+                 for i in range(opts.senders)]  # fmt: skip
+    else:
+        sends = [ws_sender(socks[i], conversation, i, per_sender, until, tally, due)
+                 for i in range(opts.senders)]  # fmt: skip
+    await asyncio.gather(*sends)
+    send_seconds = time.perf_counter() - started
+    want = tally.sent * connected
+    drain_until = time.perf_counter() + 10
+    # the receivers' counters are plain ints bumped in callbacks: poll them briefly
+    while tally.deliveries < want and time.perf_counter() < drain_until:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    cpu = procstat.cpu_seconds(pid) - cpu0 if pid and cpu0 is not None else None
+    rss = procstat.rss_bytes(pid) if pid else None
+    for sock in socks:
+        await sock.close()
+    # Lost: a delivery missing for a message the server acknowledged. (The floor has no acks:
+    # every message it was sent counts.)
+    acked = tally.acked_slots if conversation is not None else None
+    lost = duplicated = 0
+    per = tally.sent // max(opts.senders, 1) + 1
+    for seen in tally.seen.values():
+        for sender in range(opts.senders):
+            base = sender * PER_SENDER
+            for n in range(per):
+                counted = acked[base + n] if acked is not None else n < tally.sent // opts.senders
+                if counted and seen[base + n] == 0:
+                    lost += 1
+                if seen[base + n] > 1:
+                    duplicated += 1
+    accepted = tally.acked if conversation is not None else tally.sent
+    return {
+        "offered_msg_s": round(tally.sent / send_seconds, 1),
+        "achieved_msg_s": round(accepted / elapsed, 1),
+        "deliveries_s": round(tally.deliveries / elapsed, 1),
+        "deliveries": tally.deliveries,
+        "sent": tally.sent,
+        "acked": tally.acked,
+        "unacknowledged": tally.sent - tally.acked if conversation is not None else None,
+        "errors": tally.errors,
+        "lost": lost,
+        "duplicated": duplicated,
+        "latency_ms": {
+            q: percentile(tally.latencies, p)
+            for q, p in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))
+        },
+        "ack_ms": {q: percentile(tally.acks, p) for q, p in (("p50", 0.5), ("p99", 0.99))},
+        "server_cpu_s": cpu,
+        "cpu_us_per_delivery": round(cpu / tally.deliveries * 1e6, 2)
+        if cpu is not None and tally.deliveries
+        else None,
+        "cpu_us_per_message": round(cpu / accepted * 1e6, 2)
+        if cpu is not None and accepted
+        else None,
+        "server_rss_mib": round(rss / 2**20, 1) if rss else None,
+    }
+
+
+async def idle(opts: Options, token: str, pid: int | None) -> dict[str, Any]:
+    raise_fd_limit()
+    before = procstat.rss_bytes(pid) if pid else None
+    hellos = 0
+
+    def on_frame(payload: bytes) -> None:
+        nonlocal hellos
+        if payload.startswith(b'{"type":"hello"'):
+            hellos += 1
+
+    socks = await connect_all(opts.url, [token] * opts.idle, [on_frame] * opts.idle)
+    deadline = time.perf_counter() + 60
+    while hellos < opts.idle and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(2)
+    after = procstat.rss_bytes(pid) if pid else None
+    for sock in socks:
+        await sock.close()
+    per = (after - before) / opts.idle / 1024 if before and after else None
+    return {"idle_sockets": hellos, "server_rss_mib": round(after / 2**20, 1) if after else None,
+            "rss_kib_per_socket": round(per, 1) if per is not None else None}  # fmt: skip
+
+
+def start_floor(affinity: set[int] | None) -> tuple[subprocess.Popen[str], str]:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "chatd.bench.floor", str(port)],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    if affinity:
+        os.sched_setaffinity(proc.pid, affinity)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def run(opts: Options) -> dict[str, Any]:
+    raise_fd_limit()
+    port = urlsplit(opts.url).port or 80
+    pid = opts.pid or procstat.pid_listening_on(port)
+    report: dict[str, Any] = {"options": {k: v for k, v in vars(opts).items() if k != "token"},
+                              "server_pid": pid}  # fmt: skip
+    count = 1 if opts.idle else max(opts.members, opts.senders, 1)
+    people, admin = await make_people(opts, count)
+    if opts.idle:
+        report["idle"] = await idle(opts, people[0]["token"], pid)
+        return report
+    conversation = await make_channel(opts, admin, [p["id"] for p in people])
+    tokens: list[str | None] = [p["token"] for p in people[: opts.members]]
+    report["chatd"] = await drive(opts, opts.url, conversation, tokens, pid)
+    if opts.floor:
+        affinity = os.sched_getaffinity(pid) if pid else None
+        proc, floor_url = start_floor(affinity)
+        try:
+            floor = await drive(opts, floor_url, None, [None] * opts.members, proc.pid)
+        finally:
+            proc.kill()
+        report["floor"] = floor
+        ours, theirs = report["chatd"]["cpu_us_per_delivery"], floor["cpu_us_per_delivery"]
+        if ours and theirs:
+            report["cpu_per_delivery_ratio"] = round(ours / theirs, 2)
+    return report

@@ -1,0 +1,51 @@
+"""`chatd bench` runs against a real server and accounts for every message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from .conftest import ChatdServer, Team
+
+
+def bench(server: ChatdServer, *args: str) -> dict[str, object]:
+    assert server.proc is not None
+    done = subprocess.run(
+        [sys.executable, "-m", "chatd", "bench", "--url", server.url, "--json",
+         "--pid", str(server.proc.pid), *args],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report: dict[str, object] = json.loads(done.stdout)
+    return report
+
+
+def test_fan_out_over_socket_and_floor(server: ChatdServer, team: Team) -> None:
+    report = bench(server, "--token", team.admin_token, "--members", "4", "--senders", "2",
+                   "--rate", "40", "--duration", "1", "--floor")  # fmt: skip
+    chatd = report["chatd"]
+    assert isinstance(chatd, dict)
+    assert chatd["sent"] == chatd["acked"] == 40
+    assert chatd["deliveries"] == 40 * 4
+    assert chatd["lost"] == chatd["duplicated"] == chatd["errors"] == 0
+    assert chatd["cpu_us_per_delivery"] is not None
+    floor = report["floor"]
+    assert isinstance(floor, dict) and floor["deliveries"] == 40 * 4
+
+
+def test_persisted_sends_over_http(server: ChatdServer, team: Team) -> None:
+    report = bench(server, "--token", team.admin_token, "--members", "3", "--senders", "3",
+                   "--rate", "30", "--duration", "1", "--http")  # fmt: skip
+    chatd = report["chatd"]
+    assert isinstance(chatd, dict)
+    assert chatd["acked"] == 30 and chatd["lost"] == 0
+    assert chatd["ack_ms"]["p50"] is not None  # type: ignore[index]
+
+
+def test_idle_sockets_report_memory(server: ChatdServer, team: Team) -> None:
+    report = bench(server, "--token", team.admin_token, "--idle", "50")
+    idle = report["idle"]
+    assert isinstance(idle, dict)
+    assert idle["idle_sockets"] == 50
+    assert idle["rss_kib_per_socket"] is not None
