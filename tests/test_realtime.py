@@ -189,6 +189,7 @@ def test_order_under_concurrent_senders(server: ChatdServer, people: dict[str, P
             ws.send({"type": "send", "conversation_id": cid, "body": f"{n}-{i}"})
     seqs = [watcher.expect("message.created")["message"]["seq"] for _ in range(200)]
     assert seqs == list(range(1, 201))
+    assert "batched=True" in server.log  # frames go out in batched writes under uvicorn
     # reconnect and resync: what was missed comes with after=
     watcher.close()
     gus.http.post(f"/api/v1/conversations/{cid}/messages", json={"body": "while away"})

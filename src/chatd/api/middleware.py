@@ -39,6 +39,8 @@ class AccessMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                scope["chatd.server_send"] = send  # for api/ws.py's batched writes
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

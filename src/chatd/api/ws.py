@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -101,6 +102,34 @@ async def _auth_frame(websocket: WebSocket) -> str | None:
     return None
 
 
+def batch_writer(websocket: WebSocket) -> Callable[[list[str]], Awaitable[None]] | None:
+    """Frames queued together, framed and written with one transport write.
+
+    Under load a commit batch queues many frames per socket at once; sending them one ASGI
+    message at a time costs a system call each. uvicorn's sans-io WebSocket protocol exposes
+    what a batched write needs; where it does not (another server, another version), None:
+    the outbox then sends frame by frame through ASGI.
+    """
+    server_send = websocket.scope.get("chatd.server_send")
+    proto = getattr(server_send, "__self__", None)
+    needed = ("conn", "transport", "writable", "close_sent", "disconnected")
+    if proto is None or not all(hasattr(proto, name) for name in needed):
+        return None
+    conn = proto.conn
+    if not (hasattr(conn, "send_text") and hasattr(conn, "data_to_send")):
+        return None
+
+    async def write(frames: list[str]) -> None:
+        await proto.writable.wait()  # the transport's own back-pressure
+        if proto.disconnected or proto.close_sent:
+            raise ConnectionError("the socket is closed")
+        for frame in frames:
+            conn.send_text(frame.encode())
+        proto.transport.write(b"".join(conn.data_to_send()))
+
+    return write
+
+
 class Socket:
     def __init__(self, websocket: WebSocket, services: Services, principal: Principal) -> None:
         self.websocket = websocket
@@ -114,6 +143,7 @@ class Socket:
             websocket.send_text,
             self._close,
             services.config.limits.ws_outbox_bytes,
+            batch_writer(websocket),
         )
         self.bucket = TokenBucket(services.clock, FRAMES_PER_S, FRAME_BURST)
         self.slots = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
@@ -137,7 +167,14 @@ class Socket:
         hub.attach(self.outbox)
         tracker.connected(self.user.id, conn_id)
         writer: asyncio.Task[None] | None = None
-        event(log, logging.INFO, "ws.open", user_id=self.user.id, conn=conn_id)
+        event(
+            log,
+            logging.INFO,
+            "ws.open",
+            user_id=self.user.id,
+            conn=conn_id,
+            batched=self.outbox.batched,
+        )
         try:
             markers = await self.services.conversations.hello_markers(self.user)
             hello = {

@@ -25,11 +25,13 @@ class Outbox:
         send: Callable[[str], Awaitable[None]],
         close: Callable[[int, str], Awaitable[None]],
         max_bytes: int,
+        send_many: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.user_id = user_id
         self.session_id = session_id
         self._send = send
+        self._send_many = send_many
         self._close = close
         self.max_bytes = max_bytes
         self._frames: deque[str] = deque()
@@ -63,6 +65,10 @@ class Outbox:
             self._wake.set()
 
     @property
+    def batched(self) -> bool:
+        return self._send_many is not None
+
+    @property
     def queued_bytes(self) -> int:
         return self._queued
 
@@ -74,6 +80,12 @@ class Outbox:
                 await self._wake.wait()
                 self._wake.clear()
                 while frames and self.closing is None:
+                    if self._send_many is not None:  # everything queued, in one write
+                        batch = list(frames)
+                        frames.clear()
+                        self._queued = 0
+                        await self._send_many(batch)
+                        continue
                     frame = frames.popleft()
                     self._queued -= len(frame)
                     await self._send(frame)
