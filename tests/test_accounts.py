@@ -89,6 +89,22 @@ def test_login_same_answer_and_throttle(invite_server: ChatdServer) -> None:
         assert int(blocked.headers["Retry-After"]) >= 1
 
 
+def test_login_throttle_per_ip(tmp_path: Path) -> None:
+    """5x the per-username limit from one address, spread over many names, is refused too."""
+    srv = start_server(tmp_path, auth_login_max_failures="2")  # 10 per IP
+    try:
+        with srv.client() as http:
+            answers = [
+                http.post("/api/v1/auth/login", json={"username": f"n{i}", "password": "x" * 9})
+                for i in range(11)
+            ]
+        assert [a.status_code for a in answers[:10]] == [401] * 10  # each name failed once
+        assert answers[10].status_code == 429
+        assert int(answers[10].headers["Retry-After"]) >= 1
+    finally:
+        srv.stop()
+
+
 def test_closed_and_open_registration(tmp_path: Path) -> None:
     closed = start_server(tmp_path / "closed", auth_registration="closed")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from .conftest import ChatdServer, Team
 
@@ -49,3 +50,28 @@ def test_idle_sockets_report_memory(server: ChatdServer, team: Team) -> None:
     assert isinstance(idle, dict)
     assert idle["idle_sockets"] == 50
     assert idle["rss_kib_per_socket"] is not None
+
+
+def test_seed_then_time_reads(tmp_path: Path) -> None:
+    seeded = subprocess.run(
+        [sys.executable, "-m", "chatd", "bench", "--seed-messages", "500", "--data-dir",
+         str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert seeded.returncode == 0, seeded.stderr
+    made = json.loads(seeded.stdout)
+    server = ChatdServer(tmp_path).start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "chatd", "bench", "--url", server.url, "--token",
+             made["token"], "--queries"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        timed = json.loads(done.stdout)
+        assert timed["conversation_messages"] == 500
+        assert timed["conversations"] == 500
+        assert timed["search_hits_per_page"] > 0
+        assert timed["history_page_ms_median"] > 0
+    finally:
+        server.stop()

@@ -163,6 +163,10 @@ def test_two_people_live(
     # typing, live both ways
     amy.page.get_by_role("textbox", name="Message").fill("typing something")
     expect(bob.page.get_by_role("status").filter(has_text="Amy Adams is typing")).to_be_visible()
+    # the indicator lapses 6 s after the last keystroke when nothing is sent
+    expect(bob.page.get_by_role("status").filter(has_text="is typing")).to_have_count(
+        0, timeout=9000
+    )
     amy.page.get_by_role("textbox", name="Message").press("Enter")
     expect(bob.messages().filter(has_text="typing something")).to_have_count(1)
     bob.send("hello amy")
@@ -254,7 +258,15 @@ def test_mentions_reactions_search(
     # amy looks elsewhere; bob mentions her: a badge, then a highlight
     amy.page.get_by_role("button", name="New group").click()
     amy.page.get_by_role("button", name="Create").click()
-    bob.send("@amy please look at the zeppelin schedule")
+    # @ completes names from the conversation's members
+    box = bob.page.get_by_role("textbox", name="Message")
+    box.press_sequentially("@am")
+    suggestions = bob.page.get_by_role("listbox", name="Mention suggestions")
+    expect(suggestions.get_by_role("option", name=re.compile("Amy Adams"))).to_be_visible()
+    box.press("Enter")  # picks the suggestion, does not send
+    expect(box).to_have_value("@amy ")
+    box.press_sequentially("please look at the zeppelin schedule")
+    box.press("Enter")
     lobby_link = amy.page.get_by_role("navigation", name="Conversations").get_by_role(
         "link", name=re.compile("^lobby")
     )

@@ -253,7 +253,7 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
 
 
 @main.command("bench")
-@click.option("--url", required=True, help="The chatd server, e.g. http://127.0.0.1:8080.")
+@click.option("--url", help="The chatd server, e.g. http://127.0.0.1:8080.")
 @click.option("--token", help="An admin's token to create bench users (else open registration).")
 @click.option("--members", default=50, show_default=True, help="WebSocket clients in the channel.")
 @click.option("--senders", default=5, show_default=True, help="How many of them send.")
@@ -266,6 +266,11 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
 @click.option(
     "--listeners", type=int, help="Members that hold a socket and receive (default: all)."
 )
+@click.option("--queries", is_flag=True, help="Instead: time history, list and search reads.")
+@click.option(
+    "--seed-messages", type=int, help="Instead: fill --data-dir (server stopped) with a history."
+)
+@click.option("--data-dir", type=click.Path(file_okay=False), help="With --seed-messages.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def bench_command(
     url: str,
@@ -279,10 +284,29 @@ def bench_command(
     floor: bool,
     pid: int | None,
     listeners: int | None,
+    queries: bool,
+    seed_messages: int | None,
+    data_dir: str | None,
     as_json: bool,
 ) -> None:
     """Measure a running server: fan-out, persisted sends, idle sockets, against the floor."""
     import json
+    from pathlib import Path
+
+    from chatd.bench import seed
+
+    if seed_messages is not None:
+        if not data_dir:
+            raise click.BadParameter("--seed-messages needs --data-dir")
+        click.echo(json.dumps(seed.seed(Path(data_dir), seed_messages), indent=2))
+        return
+    if not url:
+        raise click.BadParameter("--url is required")
+    if queries:
+        if not token:
+            raise click.BadParameter("--queries needs --token (the one --seed-messages printed)")
+        click.echo(json.dumps(seed.queries(url.rstrip("/"), token), indent=2))
+        return
 
     from chatd.bench import report as bench_report
     from chatd.bench import run

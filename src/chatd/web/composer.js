@@ -4,12 +4,29 @@
 
 import { html, useEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { Icon } from './icons.js';
-import { sizeOf } from './util.js';
+import { shownName, sizeOf } from './util.js';
+
+const MENTION_AT_CARET = /(^|[^\w@])@([A-Za-z0-9._-]{0,32})$/;
+
+// Members (and @all / @channel outside direct messages) whose name starts with `query`.
+function suggestions(store, conversation, query) {
+  const wanted = query.toLowerCase();
+  const people = conversation.members
+    .map((id) => store.users.get(id))
+    .filter((user) => user && (user.username.startsWith(wanted)
+      || (user.display_name || '').toLowerCase().startsWith(wanted)))
+    .map((user) => ({ username: user.username, label: shownName(user) }));
+  const everyone = conversation.kind === 'direct' ? [] : ['all', 'channel']
+    .filter((name) => name.startsWith(wanted))
+    .map((name) => ({ username: name, label: `everyone (@${name})` }));
+  return [...people, ...everyone].slice(0, 8);
+}
 
 export function Composer({ store, conversation, replyTo, clearReply, control }) {
   const [text, setText] = useState('');
   const [uploads, setUploads] = useState([]); // { key, name, size, progress, file?, error? }
   const [error, setError] = useState('');
+  const [suggest, setSuggest] = useState(null); // { start, items, index }
   const box = useRef(null);
   const drafts = useRef(new Map());
 
@@ -19,10 +36,25 @@ export function Composer({ store, conversation, replyTo, clearReply, control }) 
     if (box.current) box.current.focus();
   }, [conversation.id]);
 
-  function update(value) {
+  function update(value, caret) {
     setText(value);
     drafts.current.set(conversation.id, value);
     if (value.trim()) store.typed(conversation.id);
+    const match = value.slice(0, caret).match(MENTION_AT_CARET);
+    const items = match ? suggestions(store, conversation, match[2]) : [];
+    setSuggest(items.length ? { start: caret - match[2].length - 1, caret, items, index: 0 } : null);
+  }
+
+  function pick(item) {
+    const before = text.slice(0, suggest.start);
+    const after = text.slice(suggest.caret);
+    const inserted = `@${item.username} `;
+    update(before + inserted + after, before.length + inserted.length);
+    setSuggest(null);
+    requestAnimationFrame(() => {
+      const el = box.current;
+      if (el) el.selectionStart = el.selectionEnd = before.length + inserted.length;
+    });
   }
 
   function attach(files) {
@@ -55,6 +87,25 @@ export function Composer({ store, conversation, replyTo, clearReply, control }) 
   }
 
   function onKeyDown(event) {
+    if (suggest) {
+      const count = suggest.items.length;
+      if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+        event.preventDefault();
+        const step = event.key === 'ArrowDown' ? 1 : count - 1;
+        setSuggest({ ...suggest, index: (suggest.index + step) % count });
+        return;
+      }
+      if (event.key === 'Enter' || event.key === 'Tab') {
+        event.preventDefault();
+        pick(suggest.items[suggest.index]);
+        return;
+      }
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        setSuggest(null);
+        return;
+      }
+    }
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       send();
@@ -78,6 +129,14 @@ export function Composer({ store, conversation, replyTo, clearReply, control }) 
           <button type="button" class="icon" aria-label=${`Remove ${u.name}`}
             onClick=${() => setUploads((list) => list.filter((x) => x.key !== u.key))}><${Icon} name="close" size=${14} /></button></li>`)}
       </ul>`}
+      ${suggest && html`<ul id="mention-suggestions" class="suggestions" role="listbox"
+        aria-label="Mention suggestions">
+        ${suggest.items.map((item, i) => html`<li id=${`mention-${i}`} key=${item.username}
+          role="option" aria-selected=${i === suggest.index ? 'true' : 'false'}
+          class=${i === suggest.index ? 'active' : ''}
+          onMouseDown=${(e) => { e.preventDefault(); pick(item); }}>
+          <strong>${item.label}</strong> <small>@${item.username}</small></li>`)}
+      </ul>`}
       <div class="row">
         <label class="attach icon" title="Attach file">
           <${Icon} name="attach" size=${20} />
@@ -86,7 +145,11 @@ export function Composer({ store, conversation, replyTo, clearReply, control }) 
         </label>
         <textarea ref=${box} aria-label="Message" rows="1" value=${text}
           placeholder=${`Message ${store.title(conversation)}`}
-          onInput=${(e) => update(e.currentTarget.value)} onKeyDown=${onKeyDown}
+          aria-autocomplete="list" aria-controls="mention-suggestions"
+          aria-expanded=${suggest ? 'true' : 'false'}
+          aria-activedescendant=${suggest ? `mention-${suggest.index}` : undefined}
+          onInput=${(e) => update(e.currentTarget.value, e.currentTarget.selectionStart)}
+          onKeyDown=${onKeyDown} onBlur=${() => setTimeout(() => setSuggest(null), 150)}
           onPaste=${(e) => { const files = [...e.clipboardData.files]; if (files.length) { e.preventDefault(); attach(files); } }}></textarea>
         <button class="primary" type="submit" disabled=${busy}>Send</button>
       </div>
