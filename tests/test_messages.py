@@ -206,3 +206,44 @@ def test_read_marker_matches_model(
         answer = eve.http.post(f"/api/v1/conversations/{cid}/read", json={"seq": mark})
         assert answer.json()["conversation"]["read_seq"] == current
     assert fay.http.post(f"/api/v1/conversations/{cid}/read", json={"seq": 1}).status_code == 404
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("send"), st.sampled_from(["dan", "eve"])),
+            st.tuples(st.just("delete"), st.integers(0, 30)),
+            st.tuples(st.just("read"), st.integers(0, 40)),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_unread_count_matches_model(people: dict[str, Person], steps: list[Any]) -> None:
+    """Own messages, deletions and marker moves, against counting the plain way."""
+    dan, eve = people["dan"], people["eve"]
+    cid = dan.create("group", [eve.id]).json()["conversation"]["id"]
+    sent: list[dict[str, Any]] = []
+    deleted: set[int] = set()
+    read = 0
+    for action, arg in steps:
+        if action == "send":
+            author = dan if arg == "dan" else eve
+            sent.append(send(author, cid, body="x").json()["message"])
+        elif action == "delete" and sent:
+            message = sent[arg % len(sent)]
+            author = dan if message["author_id"] == dan.id else eve
+            author.http.delete(f"/api/v1/messages/{message['id']}")
+            deleted.add(message["seq"])
+        elif action == "read":
+            eve.http.post(f"/api/v1/conversations/{cid}/read", json={"seq": arg})
+            read = max(read, min(arg, len(sent)))
+        conv = eve.http.get(f"/api/v1/conversations/{cid}").json()["conversation"]
+        expected = sum(
+            1 for m in sent
+            if m["seq"] > read and m["seq"] not in deleted and m["author_id"] != eve.id
+        )  # fmt: skip
+        assert (conv["read_seq"], conv["unread_count"]) == (read, expected)

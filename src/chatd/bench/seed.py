@@ -72,6 +72,7 @@ def seed(data_dir: Path, count: int, conversations_count: int = 500) -> dict[str
             text = body(rng)
             message = Message(new_id(), big, seq, user.id, text, now, None, False, None, None)
             rowid = messages.insert(conn, message)
+            conversations.own_message_added(conn, big, user.id)
             search.index(conn, message.id, text, rowid)
         conn.execute("COMMIT")
     for other in ids[1:]:
@@ -81,6 +82,7 @@ def seed(data_dir: Path, count: int, conversations_count: int = 500) -> dict[str
             text = body(rng)
             message = Message(new_id(), other, seq, user.id, text, now, None, False, None, None)
             search.index(conn, message.id, text, messages.insert(conn, message))
+            conversations.own_message_added(conn, other, user.id)
         conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

@@ -116,6 +116,7 @@ class Messages:
                 new_id(), conversation_id, seq, user.id, body, now, None, False, reply_to, client_id
             )
             rowid = messages.insert(conn, message)
+            conversations.own_message_added(conn, conversation_id, user.id)
             if file_ids:
                 message.files = _attach(conn, message, user.id, file_ids)
             _set_mentions(conn, message, found.kind, new=True)
@@ -229,6 +230,9 @@ class Messages:
                 return None
             search.unindex(conn, message_id, message.body)
             messages.tombstone(conn, message_id)
+            conversations.own_message_deleted(
+                conn, message.conversation_id, message.author_id, message.seq
+            )
             return message
 
         def announce(message: Message | None) -> None:

@@ -1,8 +1,9 @@
 """SQL for conversations, members and read markers.
 
-Unread counts are computed from counters and short index range counts, never by scanning
-history: `last_seq - read_seq`, less the deleted messages and the caller's own live
-messages after the marker (both served by partial indexes on `messages`).
+Unread counts are computed from counters and a short index range count, never by scanning
+history: `last_seq - read_seq`, less the caller's own live messages after the marker (the
+`own_unread` counter on their member row) and the deleted messages after it (a partial
+index on `messages`; deletions are rare).
 """
 
 from __future__ import annotations
@@ -18,12 +19,9 @@ _COLUMNS += "c.last_activity_at"
 # Per-caller columns, for a row joined with the caller's `members` row `m`.
 _VIEW = """
     m.read_seq, m.muted,
-    (c.last_seq - m.read_seq)
+    (c.last_seq - m.read_seq - m.own_unread)
       - (SELECT count(*) FROM messages x
-         WHERE x.conversation_id = c.id AND x.deleted = 1 AND x.seq > m.read_seq)
-      - (SELECT count(*) FROM messages x
-         WHERE x.conversation_id = c.id AND x.author_id = m.user_id AND x.deleted = 0
-           AND x.seq > m.read_seq) AS unread,
+         WHERE x.conversation_id = c.id AND x.deleted = 1 AND x.seq > m.read_seq) AS unread,
     (SELECT count(*) FROM mentions n
        WHERE n.conversation_id = c.id AND n.user_id = m.user_id AND n.seq > m.read_seq
          AND n.by_self = 0
@@ -222,9 +220,12 @@ def update(
 
 
 def add_member(conn: sqlite3.Connection, conversation_id: str, user_id: str, now: int) -> bool:
+    """Add a member (someone rejoining starts with their earlier messages counted as theirs)."""
     cur = conn.execute(
-        "INSERT OR IGNORE INTO members (conversation_id, user_id, joined_at) VALUES (?, ?, ?)",
-        (conversation_id, user_id, now),
+        "INSERT OR IGNORE INTO members (conversation_id, user_id, joined_at, own_unread) "
+        "VALUES (?, ?, ?, (SELECT count(*) FROM messages WHERE conversation_id = ? "
+        "AND author_id = ? AND deleted = 0))",
+        (conversation_id, user_id, now, conversation_id, user_id),
     )
     return cur.rowcount == 1
 
@@ -237,14 +238,46 @@ def remove_member(conn: sqlite3.Connection, conversation_id: str, user_id: str) 
 
 
 def set_read(conn: sqlite3.Connection, conversation_id: str, user_id: str, seq: int) -> int:
-    """Move the marker forward only, clamped to last_seq; return the marker now in force."""
+    """Move the marker forward only, clamped to last_seq; return the marker now in force.
+
+    The reader's own messages the marker passes leave their `own_unread` counter: a count
+    over what was just read, which a reader has normally just seen.
+    """
     row = conn.execute(
-        "UPDATE members SET read_seq = max(read_seq, min(?, "
-        "(SELECT last_seq FROM conversations WHERE id = ?))) "
-        "WHERE conversation_id = ? AND user_id = ? RETURNING read_seq",
-        (seq, conversation_id, conversation_id, user_id),
+        "SELECT m.read_seq, c.last_seq FROM members m JOIN conversations c "
+        "ON c.id = m.conversation_id WHERE m.conversation_id = ? AND m.user_id = ?",
+        (conversation_id, user_id),
     ).fetchone()
-    return 0 if row is None else int(row[0])
+    if row is None:
+        return 0
+    old, last = int(row[0]), int(row[1])
+    new = max(old, min(seq, last))
+    if new > old:
+        conn.execute(
+            "UPDATE members SET read_seq = ?, own_unread = own_unread - (SELECT count(*) "
+            "FROM messages WHERE conversation_id = ? AND author_id = ? AND deleted = 0 "
+            "AND seq > ? AND seq <= ?) WHERE conversation_id = ? AND user_id = ?",
+            (new, conversation_id, user_id, old, new, conversation_id, user_id),
+        )
+    return new
+
+
+def own_message_added(conn: sqlite3.Connection, conversation_id: str, author_id: str) -> None:
+    conn.execute(
+        "UPDATE members SET own_unread = own_unread + 1 WHERE conversation_id = ? AND user_id = ?",
+        (conversation_id, author_id),
+    )
+
+
+def own_message_deleted(
+    conn: sqlite3.Connection, conversation_id: str, author_id: str, seq: int
+) -> None:
+    """A live message of `author_id` is gone: leave their counter if it was past the marker."""
+    conn.execute(
+        "UPDATE members SET own_unread = own_unread - 1 "
+        "WHERE conversation_id = ? AND user_id = ? AND read_seq < ?",
+        (conversation_id, author_id, seq),
+    )
 
 
 def set_muted(conn: sqlite3.Connection, conversation_id: str, user_id: str, muted: bool) -> None:

@@ -59,6 +59,7 @@ CREATE TABLE members (
     user_id         TEXT NOT NULL REFERENCES users(id),
     joined_at       INTEGER NOT NULL,
     read_seq        INTEGER NOT NULL DEFAULT 0,
+    own_unread      INTEGER NOT NULL DEFAULT 0,  -- own live messages after read_seq
     muted           INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (conversation_id, user_id)
 ) WITHOUT ROWID;
@@ -81,8 +82,8 @@ CREATE TABLE messages (
 );
 CREATE UNIQUE INDEX messages_by_client_id
     ON messages(conversation_id, author_id, client_id) WHERE client_id IS NOT NULL;
--- Unread counts subtract the caller's own live messages and all deleted ones after the read
--- marker; these partial indexes make both a short range count instead of a history scan.
+-- Unread counts subtract the caller's own live messages after the marker (kept as a counter,
+-- members.own_unread) and the deleted ones (a short range count on the partial index).
 CREATE INDEX messages_own_live ON messages(conversation_id, author_id, seq) WHERE deleted = 0;
 CREATE INDEX messages_deleted ON messages(conversation_id, seq) WHERE deleted = 1;
 CREATE INDEX messages_replies ON messages(reply_to, seq) WHERE reply_to IS NOT NULL;
