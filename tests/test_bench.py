@@ -35,6 +35,15 @@ def test_fan_out_over_socket_and_floor(server: ChatdServer, team: Team) -> None:
     assert isinstance(floor, dict) and floor["deliveries"] == 40 * 4
 
 
+def test_closed_loop_sender(server: ChatdServer, team: Team) -> None:
+    report = bench(server, "--token", team.admin_token, "--members", "1", "--senders", "1",
+                   "--closed", "--duration", "1")  # fmt: skip
+    chatd = report["chatd"]
+    assert isinstance(chatd, dict)
+    assert chatd["sent"] == chatd["acked"] > 10  # one at a time, each after its ack
+    assert chatd["unacknowledged"] == 0 and chatd["lost"] == 0
+
+
 def test_persisted_sends_over_http(server: ChatdServer, team: Team) -> None:
     report = bench(server, "--token", team.admin_token, "--members", "3", "--senders", "3",
                    "--rate", "30", "--duration", "1", "--http")  # fmt: skip

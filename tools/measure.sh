@@ -29,6 +29,7 @@ bench() {  # bench NAME ARGS...
 for sync in normal full; do
   serve $sync
   bench single-sender-$sync --members 1 --senders 1 --rate 100 --duration 5
+  bench single-sender-closed-$sync --members 1 --senders 1 --closed --duration 5
   bench http-writepath-$sync --members 50 --senders 50 --rate 2000 --duration 10 --http --listeners 0
   bench ws-writepath-$sync --members 50 --senders 50 --rate 2000 --duration 10 --listeners 0
 done

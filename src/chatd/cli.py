@@ -266,6 +266,9 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
 @click.option(
     "--listeners", type=int, help="Members that hold a socket and receive (default: all)."
 )
+@click.option(
+    "--closed", is_flag=True, help="Each sender awaits its ack before the next (WebSocket)."
+)
 @click.option("--queries", is_flag=True, help="Instead: time history, list and search reads.")
 @click.option(
     "--seed-messages", type=int, help="Instead: fill --data-dir (server stopped) with a history."
@@ -284,6 +287,7 @@ def bench_command(
     floor: bool,
     pid: int | None,
     listeners: int | None,
+    closed: bool,
     queries: bool,
     seed_messages: int | None,
     data_dir: str | None,
@@ -314,6 +318,6 @@ def bench_command(
     if senders > members and not idle:
         raise click.BadParameter("--senders cannot exceed --members")
     options = run.Options(url.rstrip("/"), token, members, senders, rate, duration, idle,
-                          over_http, floor, pid, listeners)  # fmt: skip
+                          over_http, floor, pid, listeners, closed)  # fmt: skip
     report = asyncio.run(run.run(options))
     click.echo(json.dumps(report, indent=2) if as_json else bench_report.table(report))

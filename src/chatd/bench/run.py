@@ -41,6 +41,7 @@ class Options:
     floor: bool = False
     pid: int | None = None
     listeners: int | None = None  # members holding a socket to receive; None: all of them
+    closed: bool = False  # each sender awaits its ack before the next send (rate ignored)
 
 
 @dataclass
@@ -146,17 +147,22 @@ PER_SENDER = 1_000_000
 
 
 async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate: float,
-                    until: float, tally: Tally, due: dict[bytes, int]) -> None:  # fmt: skip
+                    until: float, tally: Tally, due: dict[bytes, int],
+                    answered: asyncio.Event | None = None) -> None:  # fmt: skip
+    """Open loop (message n due at start + n/rate), or closed loop when `answered` is given:
+    send, wait for the ack, send the next."""
     interval = 1 / rate
     start = time.perf_counter()
     n = 0
     while True:
-        at = start + n * interval
+        at = start + n * interval if answered is None else time.perf_counter()
         if at >= until:
             return
         delay = at - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
+        if answered is not None:
+            answered.clear()
         due_ns = int(at * 1e9) + EPOCH_SHIFT
         body = f"bench {index}:{n}:{due_ns}"
         if conversation is None:  # the floor: broadcast a message-shaped frame as is
@@ -171,12 +177,16 @@ async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate:
         sock.send(frame.encode())
         tally.sent += 1
         n += 1
+        if answered is not None:
+            await asyncio.wait_for(answered.wait(), 10)
 
 
 EPOCH_SHIFT = time.perf_counter_ns() - int(time.perf_counter() * 1e9)
 
 
-def ack_reader(tally: Tally, due: dict[bytes, int], inner: Any) -> Any:
+def ack_reader(
+    tally: Tally, due: dict[bytes, int], inner: Any, answered: asyncio.Event | None = None
+) -> Any:
     now = time.perf_counter_ns
 
     def on_frame(payload: bytes) -> None:
@@ -188,6 +198,8 @@ def ack_reader(tally: Tally, due: dict[bytes, int], inner: Any) -> Any:
             sender, n = ref.split(b":")
             tally.acked_slots[int(sender) * PER_SENDER + int(n)] = 1
             tally.acked += 1
+            if answered is not None:
+                answered.set()
         elif payload.startswith(b'{"type":"error"'):
             tally.errors += 1
         else:
@@ -252,8 +264,10 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
     listening = len(tokens) if opts.listeners is None else opts.listeners
     connected = max(listening, 0 if opts.http and conversation is not None else opts.senders)
     handlers = [receiver(tally, i, expected) for i in range(connected)]
+    closed = opts.closed and conversation is not None and not opts.http
+    answered = [asyncio.Event() if closed else None for _ in range(opts.senders)]
     for i in range(min(opts.senders, connected)):
-        handlers[i] = ack_reader(tally, due, handlers[i])
+        handlers[i] = ack_reader(tally, due, handlers[i], answered[i])
     socks = await connect_all(url, tokens[:connected], handlers)
     await asyncio.sleep(1.0)  # hellos and presence settle before measuring
     cpu0 = procstat.cpu_seconds(pid) if pid else None
@@ -264,7 +278,7 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
         sends = [http_sender(opts, str(tokens[i]), conversation, i, per_sender, until, tally)
                  for i in range(opts.senders)]  # fmt: skip
     else:
-        sends = [ws_sender(socks[i], conversation, i, per_sender, until, tally, due)
+        sends = [ws_sender(socks[i], conversation, i, per_sender, until, tally, due, answered[i])
                  for i in range(opts.senders)]  # fmt: skip
     await asyncio.gather(*sends)
     send_seconds = time.perf_counter() - started
