@@ -220,13 +220,3 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
-
-    # ---- maintenance -------------------------------------------------------------------
-
-    async def writer_call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` on the writer's own thread outside any batch (backups, checks)."""
-        loop = asyncio.get_running_loop()
-        conn = self._writer_conn
-        if conn is None:
-            raise Unavailable("the database is closed")
-        return await loop.run_in_executor(self._write_pool, fn, conn, *args)

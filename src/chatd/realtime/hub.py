@@ -134,9 +134,6 @@ class Hub:
         if self.on_user_sockets_changed is not None:
             self.on_user_sockets_changed(conn.user_id, len(sockets))
 
-    def socket_count(self, user_id: str) -> int:
-        return len(self._sockets.get(user_id, ()))
-
     def connections(self) -> list[Connection]:
         return [conn for sockets in self._sockets.values() for conn in sockets.values()]
 

@@ -68,10 +68,6 @@ class Outbox:
     def batched(self) -> bool:
         return self._send_many is not None
 
-    @property
-    def queued_bytes(self) -> int:
-        return self._queued
-
     async def run(self) -> None:
         """Drain frames in order until the socket is closed; then send the close frame."""
         frames = self._frames

@@ -8,7 +8,6 @@ import orjson
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
-CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_SLOW = 4008
 
@@ -16,9 +15,6 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_REF_CHARS = 64
 AUTH_TIMEOUT_S = 10.0
 HEARTBEAT_S = 30
-TYPING_TTL_S = 6
-
-CLIENT_TYPES = frozenset({"auth", "ping", "send", "typing", "presence", "read"})
 
 
 def encode(frame: dict[str, Any]) -> str:

@@ -50,6 +50,11 @@ class Conversations:
     def _publish(self, conversation_id: str, frame: dict[str, Any]) -> None:
         self.hub.publish(Event(frame, conversation_id=conversation_id))
 
+    def _publish_member(self, kind: str, conversation_id: str, user_id: str) -> None:
+        """`member.added` / `member.removed`; the hub's membership cache follows these."""
+        frame = {"type": kind, "conversation_id": conversation_id, "user_id": user_id}
+        self._publish(conversation_id, frame)
+
     def _publish_conversation(self, kind: str, conversation: Conversation) -> None:
         frame = {"type": kind, "conversation": neutral(conversation).to_json()}
         self._publish(conversation.id, frame)
@@ -183,8 +188,7 @@ class Conversations:
 
         def announce(result: tuple[Conversation, bool]) -> None:
             if result[1]:
-                frame = {"type": "member.added", "conversation_id": conversation_id}
-                self._publish(conversation_id, {**frame, "user_id": user.id})
+                self._publish_member("member.added", conversation_id, user.id)
 
         conversation, _ = await self.db.write(join, after=announce)
         return conversation
@@ -204,8 +208,7 @@ class Conversations:
 
         def announce(result: tuple[Conversation, bool]) -> None:
             if result[1]:
-                frame = {"type": "member.added", "conversation_id": conversation_id}
-                self._publish(conversation_id, {**frame, "user_id": target})
+                self._publish_member("member.added", conversation_id, target)
 
         conversation, _ = await self.db.write(add, after=announce)
         return conversation
@@ -221,8 +224,7 @@ class Conversations:
                 raise NotFound("that user is not a member")
 
         def announce(_: None) -> None:
-            frame = {"type": "member.removed", "conversation_id": conversation_id}
-            self._publish(conversation_id, {**frame, "user_id": user_id})
+            self._publish_member("member.removed", conversation_id, user_id)
 
         await self.db.write(remove, after=announce)
 

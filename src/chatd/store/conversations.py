@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from chatd.models import Conversation
+from chatd.store.batch import in_groups
 
 _COLUMNS = "c.id, c.kind, c.name, c.topic, c.created_at, c.created_by, c.archived, c.last_seq, "
 _COLUMNS += "c.last_activity_at"
@@ -130,9 +131,7 @@ def get(conn: sqlite3.Connection, conversation_id: str, viewer: str) -> Conversa
 def _with_members(conn: sqlite3.Connection, found: list[Conversation]) -> list[Conversation]:
     by_id = {c.id: c for c in found}
     ids = list(by_id)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_groups(ids):
         rows = conn.execute(
             f"SELECT conversation_id, user_id FROM members WHERE conversation_id IN ({marks}) "
             "ORDER BY joined_at, user_id",

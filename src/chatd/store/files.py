@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from chatd.models import File
+from chatd.store.batch import in_groups
 
 _COLUMNS = "f.id, f.name, f.size, f.content_type, f.sha256, f.created_at, f.uploader_id"
 
@@ -78,9 +79,7 @@ def detach_all(conn: sqlite3.Connection, message_id: str) -> None:
 
 def of_messages(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, list[File]]:
     found: dict[str, list[File]] = {}
-    for start in range(0, len(message_ids), 500):
-        chunk = message_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_groups(message_ids):
         rows = conn.execute(
             f"SELECT mf.message_id, {_COLUMNS} FROM message_files mf "
             f"JOIN files f ON f.id = mf.file_id WHERE mf.message_id IN ({marks}) "

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from chatd.models import Message
 from chatd.store import files, reactions
+from chatd.store.batch import in_groups
 
 _COLUMNS = (
     "id, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to, "
@@ -147,9 +148,7 @@ def set_mentions(
 
 def mentions_of(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for start in range(0, len(message_ids), 500):
-        chunk = message_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_groups(message_ids):
         rows = conn.execute(
             f"SELECT message_id, user_id FROM mentions WHERE message_id IN ({marks})", chunk
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from chatd.models import Reaction
+from chatd.store.batch import in_groups
 
 
 def add(conn: sqlite3.Connection, message_id: str, emoji: str, user_id: str) -> bool:
@@ -30,9 +31,7 @@ def clear(conn: sqlite3.Connection, message_id: str) -> None:
 def of_messages(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, list[Reaction]]:
     """Each message's reactions: every emoji once, in order of first use."""
     found: dict[str, dict[str, list[str]]] = {}
-    for start in range(0, len(message_ids), 500):
-        chunk = message_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_groups(message_ids):
         rows = conn.execute(
             f"SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN ({marks}) "
             "ORDER BY id",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from chatd.models import Session, User
+from chatd.store.batch import in_groups
 from chatd.store.users import _COLUMNS as USER_COLUMNS
 from chatd.store.users import _user
 
@@ -79,16 +80,10 @@ def delete_for_user(
     return [str(row[0]) for row in rows]
 
 
-def delete_expired(conn: sqlite3.Connection, used_before: int) -> int:
-    return conn.execute("DELETE FROM sessions WHERE last_used_at < ?", (used_before,)).rowcount
-
-
 def valid_ids(conn: sqlite3.Connection, session_ids: list[str], used_after: int) -> set[str]:
     """Which of these sessions still exist, are not expired, and belong to an active user."""
     valid: set[str] = set()
-    for start in range(0, len(session_ids), 500):
-        chunk = session_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_groups(session_ids):
         rows = conn.execute(
             f"SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id "
             f"WHERE s.id IN ({marks}) AND u.active = 1 AND s.last_used_at >= ?",

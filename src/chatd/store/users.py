@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from chatd.models import User
+from chatd.store.batch import in_groups
 
 _COLUMNS = "id, username, display_name, role, active, created_at"
 
@@ -52,9 +53,7 @@ def get(conn: sqlite3.Connection, user_id: str) -> User | None:
 
 def get_many(conn: sqlite3.Connection, user_ids: list[str]) -> dict[str, User]:
     found: dict[str, User] = {}
-    for start in range(0, len(user_ids), 500):
-        chunk = user_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_groups(user_ids):
         for row in conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id IN ({marks})", chunk):
             user = _user(row)
             found[user.id] = user
@@ -119,9 +118,7 @@ def count_active_admins(conn: sqlite3.Connection) -> int:
 def last_seen(conn: sqlite3.Connection, user_ids: list[str]) -> dict[str, int | None]:
     """Active users among `user_ids`, with the time they last had a socket."""
     found: dict[str, int | None] = {}
-    for start in range(0, len(user_ids), 500):
-        chunk = user_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_groups(user_ids):
         rows = conn.execute(
             f"SELECT id, last_seen_at FROM users WHERE active = 1 AND id IN ({marks})", chunk
         )
