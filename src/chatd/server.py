@@ -59,6 +59,9 @@ async def run(config: Config) -> int:
         access_log=False,
         lifespan="on",
         ws_max_size=64 * 1024,
+        # Compression would cost a deflate per socket per event (no frame could be shared)
+        # to save bandwidth a LAN does not lack.
+        ws_per_message_deflate=False,
         ws_ping_interval=HEARTBEAT_S,  # protocol pings find dead peers
         ws_ping_timeout=HEARTBEAT_S,
         proxy_headers=bool(config.server.trusted_proxies),

@@ -18,11 +18,13 @@ from urllib.parse import urlsplit
 
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.frames import Frame, Opcode
 
 from chatd.errors import BadRequest, ChatdError, NotFound, RateLimited
 from chatd.log import event
 from chatd.realtime import protocol
 from chatd.realtime.outbox import Outbox
+from chatd.realtime.protocol import Encoded
 from chatd.services import validation
 from chatd.services.accounts import Principal
 from chatd.services.container import Services
@@ -102,13 +104,16 @@ async def _auth_frame(websocket: WebSocket) -> str | None:
     return None
 
 
-def batch_writer(websocket: WebSocket) -> Callable[[list[str]], Awaitable[None]] | None:
-    """Frames queued together, framed and written with one transport write.
+def batch_writer(websocket: WebSocket) -> Callable[[list[Encoded]], Awaitable[None]] | None:
+    """Frames queued together, written with one transport write.
 
     Under load a commit batch queues many frames per socket at once; sending them one ASGI
-    message at a time costs a system call each. uvicorn's sans-io WebSocket protocol exposes
-    what a batched write needs; where it does not (another server, another version), None:
-    the outbox then sends frame by frame through ASGI.
+    message at a time costs a system call each, and framing them one socket at a time costs
+    more than everything else in a fan-out. uvicorn's sans-io WebSocket protocol exposes what
+    a batched write needs; each event is then framed once (`Encoded.wire`) and the same bytes
+    go to every socket. A connection with an extension (compression) frames through its own
+    protocol object instead. Where uvicorn does not expose this (another server, another
+    version), None: the outbox then sends frame by frame through ASGI.
     """
     server_send = websocket.scope.get("chatd.server_send")
     proto = getattr(server_send, "__self__", None)
@@ -116,16 +121,26 @@ def batch_writer(websocket: WebSocket) -> Callable[[list[str]], Awaitable[None]]
     if proto is None or not all(hasattr(proto, name) for name in needed):
         return None
     conn = proto.conn
-    if not (hasattr(conn, "send_text") and hasattr(conn, "data_to_send")):
+    if not all(hasattr(conn, name) for name in ("send_text", "data_to_send", "extensions")):
         return None
+    plain = not conn.extensions
 
-    async def write(frames: list[str]) -> None:
+    async def write(frames: list[Encoded]) -> None:
         await proto.writable.wait()  # the transport's own back-pressure
         if proto.disconnected or proto.close_sent:
             raise ConnectionError("the socket is closed")
-        for frame in frames:
-            conn.send_text(frame.encode())
-        proto.transport.write(b"".join(conn.data_to_send()))
+        chunks = conn.data_to_send()  # anything the protocol queued itself goes first
+        if plain:
+            for frame in frames:
+                wire = frame.wire
+                if wire is None:
+                    wire = frame.wire = Frame(Opcode.TEXT, frame.payload).serialize(mask=False)
+                chunks.append(wire)
+        else:
+            for frame in frames:
+                conn.send_text(frame.payload)
+            chunks += conn.data_to_send()
+        proto.transport.write(b"".join(chunks))
 
     return write
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatd import metrics
-from chatd.realtime.protocol import encode
+from chatd.realtime.protocol import Encoded, encode
 
 
 class Connection(Protocol):
@@ -22,7 +22,7 @@ class Connection(Protocol):
     user_id: str
     session_id: str
 
-    def push(self, frame: str) -> None:
+    def push(self, frame: Encoded) -> None:
         """Queue a frame; a connection that cannot keep up closes itself."""
 
     def close_soon(self, code: int, reason: str) -> None:
@@ -162,17 +162,18 @@ class Hub:
                 self._remove_member(item.conversation_id, frame["user_id"])
         else:
             recipients = item.user_ids
-        text = encode(frame)
+        encoded = encode(frame)
         delivered = 0
+        skip_user, skip_conn = item.skip_user, item.skip_conn
+        all_sockets = self._sockets
         for user_id in recipients:
-            if user_id == item.skip_user:
+            sockets = all_sockets.get(user_id)
+            if not sockets or user_id == skip_user:
                 continue
-            sockets = self._sockets.get(user_id)
-            if not sockets:
-                continue
-            for conn in list(sockets.values()):
-                if conn.conn_id != item.skip_conn:
-                    conn.push(text)
+            # push never attaches or detaches a socket, so the dict can be walked as it is
+            for conn in sockets.values():
+                if conn.conn_id != skip_conn:
+                    conn.push(encoded)
                     delivered += 1
         if delivered:
             metrics.EVENTS_DELIVERED.inc(delivered)

@@ -3,7 +3,7 @@
 The hub only appends to a deque here; it never awaits a socket. When the queued frames pass
 the byte budget the outbox is dropped and the socket is closed with 4008, so a client that
 cannot keep up costs its own connection and nobody else's time. (Sizes count characters of
-the JSON text, which is the encoded size for ASCII and a close lower bound otherwise.)
+the JSON payload in bytes.)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from chatd import metrics
-from chatd.realtime.protocol import CLOSE_SLOW
+from chatd.realtime.protocol import CLOSE_SLOW, Encoded
 
 
 class Outbox:
@@ -25,7 +25,7 @@ class Outbox:
         send: Callable[[str], Awaitable[None]],
         close: Callable[[int, str], Awaitable[None]],
         max_bytes: int,
-        send_many: Callable[[list[str]], Awaitable[None]] | None = None,
+        send_many: Callable[[list[Encoded]], Awaitable[None]] | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.user_id = user_id
@@ -34,23 +34,24 @@ class Outbox:
         self._send_many = send_many
         self._close = close
         self.max_bytes = max_bytes
-        self._frames: deque[str] = deque()
+        self._frames: deque[Encoded] = deque()
         self._queued = 0
         self._wake = asyncio.Event()
         self.closing: tuple[int, str] | None = None
 
-    def push(self, frame: str) -> None:
+    def push(self, frame: Encoded) -> None:
         if self.closing is not None:
             return
         self._frames.append(frame)
-        self._queued += len(frame)
+        self._queued += len(frame.payload)
         if self._queued > self.max_bytes:
             metrics.SLOW_SOCKET_CLOSES.inc()
             self.close_soon(CLOSE_SLOW, "too slow: reconnect and resync")
             return
-        self._wake.set()
+        if len(self._frames) == 1:  # the writer is waiting, or will look before it waits
+            self._wake.set()
 
-    def push_first(self, frame: str) -> None:
+    def push_first(self, frame: Encoded) -> None:
         """Queue ahead of everything else (the `hello` that must open the stream)."""
         if self.closing is None:
             self._frames.appendleft(frame)
@@ -83,8 +84,8 @@ class Outbox:
                         await self._send_many(batch)
                         continue
                     frame = frames.popleft()
-                    self._queued -= len(frame)
-                    await self._send(frame)
+                    self._queued -= len(frame.payload)
+                    await self._send(frame.text())
             code, reason = self.closing
             await self._close(code, reason)
         except Exception:

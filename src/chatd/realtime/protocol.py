@@ -17,9 +17,30 @@ AUTH_TIMEOUT_S = 10.0
 HEARTBEAT_S = 30
 
 
-def encode(frame: dict[str, Any]) -> str:
-    """One frame as JSON text; events are encoded once and the same string goes to every socket."""
-    return orjson.dumps(frame).decode()
+class Encoded:
+    """One outbound frame, serialized once and shared by every socket that receives it.
+
+    `payload` is the JSON text as UTF-8. `wire` is a cache for the transport: the complete
+    WebSocket frame (header and payload), built by the first socket that writes it, so an
+    event fanned out to a thousand sockets is framed once, not a thousand times.
+    """
+
+    __slots__ = ("payload", "wire")
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.wire: bytes | None = None
+
+    def __len__(self) -> int:
+        return len(self.payload)
+
+    def text(self) -> str:
+        return self.payload.decode()
+
+
+def encode(frame: dict[str, Any]) -> Encoded:
+    """One frame as JSON, ready to be queued on any number of sockets."""
+    return Encoded(orjson.dumps(frame))
 
 
 def error_frame(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
