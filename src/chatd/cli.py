@@ -319,5 +319,5 @@ def bench_command(
         raise click.BadParameter("--senders cannot exceed --members")
     options = run.Options(url.rstrip("/"), token, members, senders, rate, duration, idle,
                           over_http, floor, pid, listeners, closed)  # fmt: skip
-    report = asyncio.run(run.run(options))
+    report = run.run_loop(run.run(options))
     click.echo(json.dumps(report, indent=2) if as_json else bench_report.table(report))

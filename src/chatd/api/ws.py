@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -104,45 +103,52 @@ async def _auth_frame(websocket: WebSocket) -> str | None:
     return None
 
 
-def batch_writer(websocket: WebSocket) -> Callable[[list[Encoded]], Awaitable[None]] | None:
-    """Frames queued together, written with one transport write.
+class DirectTransport:
+    """Frames written straight to uvicorn's transport, framed once per event.
 
-    Under load a commit batch queues many frames per socket at once; sending them one ASGI
-    message at a time costs a system call each, and framing them one socket at a time costs
-    more than everything else in a fan-out. uvicorn's sans-io WebSocket protocol exposes what
-    a batched write needs; each event is then framed once (`Encoded.wire`) and the same bytes
-    go to every socket. A connection with an extension (compression) frames through its own
-    protocol object instead. Where uvicorn does not expose this (another server, another
-    version), None: the outbox then sends frame by frame through ASGI.
+    Sending one ASGI message per frame costs a task switch and a system call per frame per
+    socket, and framing each socket's copy costs more than everything else in a fan-out.
+    uvicorn's sans-io WebSocket protocol exposes what a direct write needs; each event is
+    then framed once (`Encoded.wire`) and the same bytes go to every socket, everything
+    queued for a socket in one write.
     """
-    server_send = websocket.scope.get("chatd.server_send")
-    proto = getattr(server_send, "__self__", None)
-    needed = ("conn", "transport", "writable", "close_sent", "disconnected")
-    if proto is None or not all(hasattr(proto, name) for name in needed):
-        return None
-    conn = proto.conn
-    if not all(hasattr(conn, name) for name in ("send_text", "data_to_send", "extensions")):
-        return None
-    plain = not conn.extensions
 
-    async def write(frames: list[Encoded]) -> None:
-        await proto.writable.wait()  # the transport's own back-pressure
+    def __init__(self, proto: Any) -> None:
+        self._proto = proto
+        self._conn = proto.conn
+
+    @classmethod
+    def of(cls, websocket: WebSocket) -> DirectTransport | None:
+        """None where uvicorn does not expose this (another server, another version) or a
+        frame cannot be shared (an extension such as compression was negotiated): the outbox
+        then sends frame by frame through ASGI."""
+        server_send = websocket.scope.get("chatd.server_send")
+        proto = getattr(server_send, "__self__", None)
+        needed = ("conn", "transport", "writable", "close_sent", "disconnected")
+        if proto is None or not all(hasattr(proto, name) for name in needed):
+            return None
+        conn = proto.conn
+        if not hasattr(conn, "data_to_send") or getattr(conn, "extensions", True):
+            return None
+        return cls(proto)
+
+    def try_write(self, frames: list[Encoded]) -> bool:
+        proto = self._proto
         if proto.disconnected or proto.close_sent:
             raise ConnectionError("the socket is closed")
-        chunks = conn.data_to_send()  # anything the protocol queued itself goes first
-        if plain:
-            for frame in frames:
-                wire = frame.wire
-                if wire is None:
-                    wire = frame.wire = Frame(Opcode.TEXT, frame.payload).serialize(mask=False)
-                chunks.append(wire)
-        else:
-            for frame in frames:
-                conn.send_text(frame.payload)
-            chunks += conn.data_to_send()
-        proto.transport.write(b"".join(chunks))
+        if not proto.writable.is_set():  # the transport's own back-pressure
+            return False
+        chunks = self._conn.data_to_send()  # anything the protocol queued itself goes first
+        for frame in frames:
+            wire = frame.wire
+            if wire is None:
+                wire = frame.wire = Frame(Opcode.TEXT, frame.payload).serialize(mask=False)
+            chunks.append(wire)
+        proto.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        return True
 
-    return write
+    async def drained(self) -> None:
+        await self._proto.writable.wait()
 
 
 class Socket:
@@ -158,7 +164,7 @@ class Socket:
             websocket.send_text,
             self._close,
             services.config.limits.ws_outbox_bytes,
-            batch_writer(websocket),
+            DirectTransport.of(websocket),
         )
         self.bucket = TokenBucket(services.clock, FRAMES_PER_S, FRAME_BURST)
         self.slots = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)

@@ -6,7 +6,7 @@ from typing import Any
 
 KEYS = [
     "offered_msg_s", "achieved_msg_s", "deliveries_s", "unacknowledged", "lost", "duplicated",
-    "errors", "cpu_us_per_delivery", "cpu_us_per_message", "server_rss_mib",
+    "errors", "cpu_us_per_delivery", "cpu_us_per_message", "server_rss_mib", "load_cpu_cores",
 ]  # fmt: skip
 
 

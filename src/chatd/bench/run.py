@@ -16,14 +16,17 @@ import subprocess
 import sys
 import time
 from array import array
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from chatd.bench import procstat
 from chatd.bench.wire import RawHttp, RawSocket
+
+T = TypeVar("T")
 
 PASSWORD = "bench-" + secrets.token_hex(8)
 
@@ -56,6 +59,16 @@ class Tally:
     acks: array[float] = field(default_factory=lambda: array("d"))
     seen: dict[int, bytearray] = field(default_factory=dict)  # receiver -> count per message
     acked_slots: bytearray = field(default_factory=bytearray)  # 1 for each acknowledged message
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """uvloop where it is installed (it ships with uvicorn[standard]): the load side must cost
+    less than the server it measures."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def percentile(values: array[float], q: float) -> float | None:
@@ -146,13 +159,18 @@ def receiver(tally: Tally, index: int, expected: int) -> Any:
 PER_SENDER = 1_000_000
 
 
+def phase(index: int, senders: int, rate: float) -> float:
+    """When sender `index` sends first: the senders take turns, so their aggregate is an even
+    stream at the offered rate rather than a burst from every sender at the same instants."""
+    return time.perf_counter() + index / (rate * senders)
+
+
 async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate: float,
-                    until: float, tally: Tally, due: dict[bytes, int],
+                    start: float, until: float, tally: Tally, due: dict[bytes, int],
                     answered: asyncio.Event | None = None) -> None:  # fmt: skip
     """Open loop (message n due at start + n/rate), or closed loop when `answered` is given:
     send, wait for the ack, send the next."""
     interval = 1 / rate
-    start = time.perf_counter()
     n = 0
     while True:
         at = start + n * interval if answered is None else time.perf_counter()
@@ -209,7 +227,7 @@ def ack_reader(
 
 
 async def http_sender(opts: Options, token: str, conversation: str, index: int, rate: float,
-                      until: float, tally: Tally) -> None:  # fmt: skip
+                      start: float, until: float, tally: Tally) -> None:  # fmt: skip
     """Open loop over a pool of keep-alive connections; each request waits for its commit."""
     queue: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
     path = f"/api/v1/conversations/{conversation}/messages"
@@ -228,7 +246,7 @@ async def http_sender(opts: Options, token: str, conversation: str, index: int, 
                 tally.errors += 1
 
     workers = [asyncio.create_task(worker()) for _ in range(32)]
-    interval, start, n = 1 / rate, time.perf_counter(), 0
+    interval, n = 1 / rate, 0
     while (at := start + n * interval) < until:
         delay = at - time.perf_counter()
         if delay > 0:
@@ -271,14 +289,17 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
     socks = await connect_all(url, tokens[:connected], handlers)
     await asyncio.sleep(1.0)  # hellos and presence settle before measuring
     cpu0 = procstat.cpu_seconds(pid) if pid else None
+    load_cpu0 = time.process_time()
     started = time.perf_counter()
     until = started + opts.duration
     per_sender = opts.rate / opts.senders
     if opts.http and conversation is not None:
-        sends = [http_sender(opts, str(tokens[i]), conversation, i, per_sender, until, tally)
+        sends = [http_sender(opts, str(tokens[i]), conversation, i, per_sender,
+                             phase(i, opts.senders, per_sender), until, tally)
                  for i in range(opts.senders)]  # fmt: skip
     else:
-        sends = [ws_sender(socks[i], conversation, i, per_sender, until, tally, due, answered[i])
+        sends = [ws_sender(socks[i], conversation, i, per_sender,
+                           phase(i, opts.senders, per_sender), until, tally, due, answered[i])
                  for i in range(opts.senders)]  # fmt: skip
     await asyncio.gather(*sends)
     send_seconds = time.perf_counter() - started
@@ -289,6 +310,7 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
     cpu = procstat.cpu_seconds(pid) - cpu0 if pid and cpu0 is not None else None
+    load_cpu = time.process_time() - load_cpu0
     rss = procstat.rss_bytes(pid) if pid else None
     for sock in socks:
         await sock.close()
@@ -331,6 +353,8 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
         if cpu is not None and accepted
         else None,
         "server_rss_mib": round(rss / 2**20, 1) if rss else None,
+        # the load side's own CPU, in cores: near 1.0 it is the bottleneck, not the server
+        "load_cpu_cores": round(load_cpu / elapsed, 2),
     }
 
 

@@ -1,14 +1,18 @@
 """Who is connected, and fan-out of events to their sockets.
 
 Services publish an `Event` after the commit that caused it. The hub encodes its frame once
-and queues the same string in the outbox of every recipient socket; a socket whose outbox is
-full closes itself (4008) and nobody else waits. Membership is cached here (conversation ->
+and queues the same bytes in the outbox of every recipient socket; a socket whose outbox is
+full closes itself (4008) and nobody else waits. Recipients are fixed when an event is
+published, but frames reach the outboxes at the end of the current turn of the event loop:
+a commit batch publishes many events of one conversation at once, and each socket then takes
+them all in one step instead of one step per event. Membership is cached here (conversation ->
 users) and kept current by the membership events themselves, so routing never queries the
 database. The `Broker` seam is where several chatd processes could later share events.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,6 +28,9 @@ class Connection(Protocol):
 
     def push(self, frame: Encoded) -> None:
         """Queue a frame; a connection that cannot keep up closes itself."""
+
+    def push_many(self, frames: list[Encoded], size: int) -> None:
+        """Queue frames of `size` payload bytes in all, in order."""
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close the socket from outside its own tasks."""
@@ -48,6 +55,24 @@ class Revoke:
     reason: str
     session_ids: tuple[str, ...] = ()
     user_ids: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An event between publish and flush, its recipients already decided."""
+
+    recipients: tuple[str, ...]
+    skip_user: str | None
+    skip_conn: str | None
+    encoded: Encoded
+
+    def same_audience(self, other: _Pending | Revoke) -> bool:
+        return (
+            isinstance(other, _Pending)
+            and other.recipients is self.recipients
+            and other.skip_user == self.skip_user
+            and other.skip_conn == self.skip_conn
+        )
 
 
 class Broker(Protocol):
@@ -78,6 +103,11 @@ class Hub:
     _sockets: dict[str, dict[str, Connection]] = field(default_factory=dict)
     _by_session: dict[str, dict[str, Connection]] = field(default_factory=dict)
     on_user_sockets_changed: Callable[[str, int], None] | None = None
+    # a conversation's members as one shared tuple, rebuilt after a membership change: events
+    # published between two changes carry the same object, which is how the flush groups them
+    _recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _pending: list[_Pending | Revoke] = field(default_factory=list)
+    _flush_scheduled: bool = False
 
     def __post_init__(self) -> None:
         self.broker.subscribe(self._deliver)
@@ -91,10 +121,20 @@ class Hub:
     def _add_member(self, conversation_id: str, user_id: str) -> None:
         self._members.setdefault(conversation_id, set()).add(user_id)
         self._conversations_of.setdefault(user_id, set()).add(conversation_id)
+        self._recipients.pop(conversation_id, None)
 
     def _remove_member(self, conversation_id: str, user_id: str) -> None:
         self._members.get(conversation_id, set()).discard(user_id)
         self._conversations_of.get(user_id, set()).discard(conversation_id)
+        self._recipients.pop(conversation_id, None)
+
+    def _members_of(self, conversation_id: str) -> tuple[str, ...]:
+        found = self._recipients.get(conversation_id)
+        if found is None:
+            found = self._recipients[conversation_id] = tuple(
+                self._members.get(conversation_id, ())
+            )
+        return found
 
     def members(self, conversation_id: str) -> frozenset[str]:
         return frozenset(self._members.get(conversation_id, ()))
@@ -147,7 +187,7 @@ class Hub:
 
     def _deliver(self, item: Event | Revoke) -> None:
         if isinstance(item, Revoke):
-            self._revoke(item)
+            self._queue(item)
             return
         frame = item.frame
         kind = frame.get("type")
@@ -157,26 +197,62 @@ class Hub:
                     self._add_member(item.conversation_id, user_id)
             elif kind == "member.added":
                 self._add_member(item.conversation_id, frame["user_id"])
-            recipients: Iterable[str] = list(self._members.get(item.conversation_id, ()))
+            recipients = self._members_of(item.conversation_id)
             if kind == "member.removed":  # the removed user hears it too, then nothing more
                 self._remove_member(item.conversation_id, frame["user_id"])
         else:
             recipients = item.user_ids
-        encoded = encode(frame)
-        delivered = 0
-        skip_user, skip_conn = item.skip_user, item.skip_conn
-        all_sockets = self._sockets
-        for user_id in recipients:
-            sockets = all_sockets.get(user_id)
-            if not sockets or user_id == skip_user:
+        self._queue(_Pending(recipients, item.skip_user, item.skip_conn, encode(frame)))
+
+    def _queue(self, entry: _Pending | Revoke) -> None:
+        self._pending.append(entry)
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a script, a test): deliver now
+            self.flush()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Queue every pending frame on its sockets, in publish order; apply revocations."""
+        pending, self._pending = self._pending, []
+        self._flush_scheduled = False
+        start = 0
+        while start < len(pending):
+            first = pending[start]
+            if isinstance(first, Revoke):
+                self._revoke(first)
+                start += 1
                 continue
-            # push never attaches or detaches a socket, so the dict can be walked as it is
+            end = start + 1
+            while end < len(pending) and first.same_audience(pending[end]):
+                end += 1
+            frames = [entry.encoded for entry in pending[start:end]]  # type: ignore[union-attr]
+            self._push(first, frames)
+            start = end
+
+    def _push(self, audience: _Pending, frames: list[Encoded]) -> None:
+        size = sum(len(frame.payload) for frame in frames)
+        single = frames[0] if len(frames) == 1 else None
+        delivered = 0
+        all_sockets = self._sockets
+        for user_id in audience.recipients:
+            sockets = all_sockets.get(user_id)
+            if not sockets or user_id == audience.skip_user:
+                continue
+            # pushing never attaches or detaches a socket, so the dict can be walked as it is
             for conn in sockets.values():
-                if conn.conn_id != skip_conn:
-                    conn.push(encoded)
+                if conn.conn_id != audience.skip_conn:
+                    if single is not None:
+                        conn.push(single)
+                    else:
+                        conn.push_many(frames, size)
                     delivered += 1
         if delivered:
-            metrics.EVENTS_DELIVERED.inc(delivered)
+            metrics.EVENTS_DELIVERED.inc(delivered * len(frames))
 
     def _revoke(self, item: Revoke) -> None:
         targets: list[Connection] = []

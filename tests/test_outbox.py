@@ -1,0 +1,103 @@
+"""The outbox's write paths: direct while the transport takes bytes, queued in order when it
+pauses, `hello` always first, and the byte budget."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chatd.realtime.outbox import Outbox
+from chatd.realtime.protocol import CLOSE_SLOW, Encoded, encode
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.writes = 0
+        self.paused = False
+        self.resumed = asyncio.Event()
+        self.gone = False
+
+    def try_write(self, frames: list[Encoded]) -> bool:
+        if self.gone:
+            raise ConnectionError
+        if self.paused:
+            return False
+        self.writes += 1
+        self.written += [frame.payload for frame in frames]
+        return True
+
+    async def drained(self) -> None:
+        await self.resumed.wait()
+
+
+def frame(n: int) -> Encoded:
+    return encode({"type": "message.created", "n": n})
+
+
+def make(transport: FakeTransport, max_bytes: int = 10_000) -> tuple[Outbox, list[tuple[int, str]]]:
+    closed: list[tuple[int, str]] = []
+
+    async def send(text: str) -> None:
+        raise AssertionError("a transport is given: nothing goes through ASGI")
+
+    async def close(code: int, reason: str) -> None:
+        closed.append((code, reason))
+
+    return Outbox("c", "u", "s", send, close, max_bytes, transport), closed
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_hello_first_then_direct_writes_then_queue_while_paused() -> None:
+    async def scenario() -> None:
+        transport = FakeTransport()
+        outbox, closed = make(transport)
+        outbox.push(frame(1))  # published between attach and hello: must wait for hello
+        outbox.push_first(encode({"type": "hello"}))
+        assert transport.written == []
+        writer = asyncio.create_task(outbox.run())
+        await settle()
+        assert transport.written == [b'{"type":"hello"}', frame(1).payload]
+        assert transport.writes == 1  # everything queued went out in one write
+
+        outbox.push(frame(2))  # the stream is open and the transport idle: written at once
+        assert transport.written[-1] == frame(2).payload
+
+        transport.paused = True
+        outbox.push(frame(3))
+        outbox.push_many([frame(4), frame(5)], 2 * len(frame(4)))
+        transport.paused = False
+        outbox.push(frame(6))  # frames wait before it: it must not overtake them
+        assert transport.written[-1] == frame(2).payload
+        transport.resumed.set()
+        await settle()
+        assert transport.written[3:] == [frame(n).payload for n in (3, 4, 5, 6)]
+
+        outbox.close_soon(1000, "")
+        await writer
+        assert closed == [(1000, "")]
+
+    asyncio.run(scenario())
+
+
+def test_budget_closes_with_4008_and_a_gone_peer_drops_frames() -> None:
+    async def scenario() -> None:
+        transport = FakeTransport()
+        outbox, closed = make(transport, max_bytes=3 * len(frame(1)))
+        writer = asyncio.create_task(outbox.run())
+        outbox.push_first(encode({"type": "hello"}))
+        await settle()
+        transport.gone = True
+        outbox.push(frame(1))  # the reader will see the disconnect; nothing is queued
+        transport.gone = False
+        transport.paused = True
+        for n in range(4):
+            outbox.push(frame(n))
+        assert outbox.closing == (CLOSE_SLOW, "too slow: reconnect and resync")
+        await writer
+        assert closed == [outbox.closing]
+
+    asyncio.run(scenario())
