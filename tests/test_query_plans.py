@@ -11,7 +11,7 @@ import pytest
 
 from chatd.db import migrate
 from chatd.models import Conversation, Message, User
-from chatd.store import conversations, files, messages, sessions, users
+from chatd.store import conversations, files, messages, search, sessions, users
 
 # Tables whose full scan would grow with history or with the number of users.
 BIG_TABLES = (
@@ -92,6 +92,7 @@ HOT_PATHS = {
     "token": lambda db: sessions.by_token_hash(db, b"x" * 32),
     "file access": lambda db: files.visible_to(db, "f1", "u1"),
     "files of messages": lambda db: files.of_messages(db, ["m1", "m2"]),
+    "search catch-up": lambda db: search.after(db, 100, 2000),
 }
 
 

@@ -71,9 +71,8 @@ def seed(data_dir: Path, count: int, conversations_count: int = 500) -> dict[str
             seq = conversations.next_seq(conn, big, now)
             text = body(rng)
             message = Message(new_id(), big, seq, user.id, text, now, None, False, None, None)
-            rowid = messages.insert(conn, message)
+            messages.insert(conn, message)
             conversations.own_message_added(conn, big, user.id)
-            search.index(conn, message.id, text, rowid)
         conn.execute("COMMIT")
     for other in ids[1:]:
         conn.execute("BEGIN IMMEDIATE")
@@ -81,8 +80,13 @@ def seed(data_dir: Path, count: int, conversations_count: int = 500) -> dict[str
             seq = conversations.next_seq(conn, other, now)
             text = body(rng)
             message = Message(new_id(), other, seq, user.id, text, now, None, False, None, None)
-            search.index(conn, message.id, text, messages.insert(conn, message))
+            messages.insert(conn, message)
             conversations.own_message_added(conn, other, user.id)
+        conn.execute("COMMIT")
+    more = True
+    while more:  # the search index, as the server's own catch-up builds it
+        conn.execute("BEGIN IMMEDIATE")
+        more = search.catch_up(conn, 20_000)
         conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

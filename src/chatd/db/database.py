@@ -8,6 +8,10 @@ callers. Under load, many sends share one commit (and one fsync with `synchronou
 
 aiosqlite is not used: it hops to its thread once per statement, while a batch here is one hop
 for the whole transaction, which is what makes group commit cheap.
+
+Checkpoints (copying the WAL back into the database file, with an fsync) run on a connection
+and thread of their own, about once a second, so no commit waits behind one; the writer only
+checkpoints itself if those fall far behind, which keeps the WAL bounded.
 """
 
 from __future__ import annotations
@@ -32,6 +36,13 @@ T = TypeVar("T")
 log = logging.getLogger("chatd.db")
 
 MAX_BATCH = 512
+CHECKPOINT_EVERY_S = 1.0
+WRITER_CHECKPOINT_PAGES = 16384  # 64 MiB of WAL: the writer's own checkpoint, a safety net
+
+
+def _checkpoint_done(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        event(log, logging.WARNING, "db.checkpoint_failed", error=repr(future.exception()))
 
 
 def connect(path: Path, synchronous: str = "normal", readonly: bool = False) -> sqlite3.Connection:
@@ -71,16 +82,25 @@ class Database:
     _read_conns: list[sqlite3.Connection] = field(init=False, default_factory=list)
     _task: asyncio.Task[None] | None = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _checkpoint_pool: ThreadPoolExecutor = field(init=False)
+    _checkpoint_conn: sqlite3.Connection | None = field(init=False, default=None)
+    _checkpoint: asyncio.Future[None] | None = field(init=False, default=None)
+    _last_checkpoint: float = field(init=False, default=0.0)
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
         self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-writer")
         self._read_pool = ThreadPoolExecutor(self.readers, thread_name_prefix="chatd-reader")
         loop = asyncio.get_running_loop()
-        self._writer_conn = await loop.run_in_executor(
-            self._write_pool, connect, self.path, self.synchronous
-        )
+        self._checkpoint_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-checkpoint")
+        self._writer_conn = await loop.run_in_executor(self._write_pool, self._open_writer)
+        self._last_checkpoint = time.monotonic()
         self._task = asyncio.create_task(self._write_loop(), name="chatd-db-writer")
+
+    def _open_writer(self) -> sqlite3.Connection:
+        conn = connect(self.path, self.synchronous)
+        conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
+        return conn
 
     async def stop(self) -> None:
         """Finish every queued write, then close all connections."""
@@ -89,6 +109,13 @@ class Database:
             await self._task
             self._task = None
         loop = asyncio.get_running_loop()
+        if self._checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpoint
+        if self._checkpoint_conn is not None:
+            await loop.run_in_executor(self._checkpoint_pool, self._checkpoint_conn.close)
+            self._checkpoint_conn = None
+        self._checkpoint_pool.shutdown(wait=True)
         if self._writer_conn is not None:
             conn = self._writer_conn
             await loop.run_in_executor(self._write_pool, conn.close)
@@ -165,6 +192,7 @@ class Database:
                     op.result = None
             metrics.DB_COMMIT_SECONDS.observe(time.perf_counter() - started)
             metrics.DB_BATCH_SIZE.observe(len(batch))
+            self._maybe_checkpoint(loop)
             for op in batch:
                 if op.error is None and op.after is not None:
                     try:
@@ -177,6 +205,25 @@ class Database:
                     op.future.set_exception(op.error)
                 else:
                     op.future.set_result(op.result)
+
+    def _maybe_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._checkpoint is not None and not self._checkpoint.done():
+            return
+        now = time.monotonic()
+        if now - self._last_checkpoint < CHECKPOINT_EVERY_S:
+            return
+        self._last_checkpoint = now
+        self._checkpoint = loop.run_in_executor(self._checkpoint_pool, self._run_checkpoint)
+        self._checkpoint.add_done_callback(_checkpoint_done)
+
+    def _run_checkpoint(self) -> None:
+        """PASSIVE copies the WAL without blocking anyone, while commits go on appending to it;
+        then RESTART copies the few frames appended meanwhile, holding the writer for only
+        that long, so the next commit starts the WAL over instead of growing it."""
+        if self._checkpoint_conn is None:
+            self._checkpoint_conn = connect(self.path, self.synchronous)
+        self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self._checkpoint_conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
 
     def _run_batch(self, batch: list[_Op]) -> None:
         """One transaction for the batch. An operation that fails before writing anything

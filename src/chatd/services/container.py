@@ -26,7 +26,7 @@ from chatd.services.conversations import Conversations
 from chatd.services.files import Files
 from chatd.services.messages import Messages
 from chatd.services.presence import PresenceService
-from chatd.services.search import Search
+from chatd.services.search import Search, SearchIndexer
 from chatd.services.team import Team
 from chatd.services.users import Site, Users
 from chatd.store import conversations as conversation_store
@@ -83,7 +83,9 @@ class Services:
         site = Site(config.base_url())
         users = Users(db, hub, accounts, site, clock)
         conversations = Conversations(db, hub, clock)
-        messages = Messages(db, hub, clock, config.limits.max_message_chars)
+        indexer = SearchIndexer(db)
+        await indexer.catch_up()  # whatever a crash left unindexed
+        messages = Messages(db, hub, clock, config.limits.max_message_chars, indexer)
         tracker = PresenceTracker(
             hub, clock, config.presence.away_after_s, config.presence.offline_grace_s
         )
@@ -102,7 +104,7 @@ class Services:
             presence,
             files,
             Team(db, hub, clock),
-            Search(db),
+            Search(db, indexer),
         )
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
@@ -128,6 +130,7 @@ class Services:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.presence.flush_last_seen()
+        await self.search.indexer.close()
         await self.db.stop()
 
     async def ready(self) -> tuple[bool, str]:

@@ -19,6 +19,7 @@ from chatd.ids import new_id
 from chatd.models import File, Message, User
 from chatd.realtime.hub import Event, Hub
 from chatd.services import access, mentions, search, validation
+from chatd.services.search import SearchIndexer
 from chatd.store import conversations, files, messages
 
 
@@ -77,8 +78,11 @@ def load_visible(
 
 
 class Messages:
-    def __init__(self, db: Database, hub: Hub, clock: Clock, max_chars: int) -> None:
+    def __init__(
+        self, db: Database, hub: Hub, clock: Clock, max_chars: int, indexer: SearchIndexer
+    ) -> None:
         self.db = db
+        self.indexer = indexer
         self.hub = hub
         self.clock = clock
         self.max_chars = max_chars
@@ -115,12 +119,11 @@ class Messages:
             message = Message(
                 new_id(), conversation_id, seq, user.id, body, now, None, False, reply_to, client_id
             )
-            rowid = messages.insert(conn, message)
+            messages.insert(conn, message)
             conversations.own_message_added(conn, conversation_id, user.id)
             if file_ids:
                 message.files = _attach(conn, message, user.id, file_ids)
             _set_mentions(conn, message, found.kind, new=True)
-            search.index(conn, message.id, body, rowid)
             parent = None
             if reply_to is not None:
                 parent, _ = load_visible(conn, user, reply_to)  # its reply_count just changed
@@ -130,6 +133,7 @@ class Messages:
             message, created, parent = result
             if created:
                 metrics.MESSAGES_ACCEPTED.labels(via).inc()
+                self.indexer.sent()
                 self._publish(message, "message.created")
                 if parent is not None:
                     self._publish(parent, "message.updated")
@@ -206,8 +210,7 @@ class Messages:
             if found.archived:
                 raise Conflict("the conversation is archived")
             new_body = validation.body(body, max_chars, allow_empty=bool(message.files))
-            search.unindex(conn, message_id, message.body)
-            search.index(conn, message_id, new_body)
+            search.reindex(conn, message_id, message.body, new_body)
             message.body = new_body
             message.edited_at = now_ms(self.clock)
             messages.set_body(conn, message_id, new_body, message.edited_at)

@@ -3,10 +3,18 @@
 Terms of three or more characters match any part of a word in any script (SQLite's trigram
 tokenizer, which also folds case); a two-character term of Chinese, Japanese or Korean matches
 through a second index of CJK bigrams. All terms must appear; `"a phrase"` matches as written.
+
+Sends do not touch the index: indexing a message costs more than storing it, and a commit of
+one message would write a new index segment. `SearchIndexer` indexes what was sent in one
+batch a moment later (and at start-up, whatever a crash left behind); a search first catches
+up, so it finds every message that was acknowledged before it. Edits and deletes of indexed
+messages change the index in their own transaction; of not yet indexed ones, nothing to do.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import sqlite3
 from typing import Any
@@ -52,18 +60,77 @@ def parse(q: str) -> tuple[str | None, str | None]:
     )
 
 
-def index(conn: sqlite3.Connection, message_id: str, body: str, rowid: int | None = None) -> None:
-    key = rowid if rowid is not None else search.rowid_of(conn, message_id)
-    search.index(conn, key, body, cjk_bigrams(body))
+CATCH_UP_DELAY_S = 0.2
+CATCH_UP_ROWS = 2000  # per transaction, so a long backlog never holds the writer for long
+
+
+def _index(conn: sqlite3.Connection, rowid: int, body: str) -> None:
+    search.index(conn, rowid, body, cjk_bigrams(body))
+
+
+def reindex(conn: sqlite3.Connection, message_id: str, old_body: str, new_body: str) -> None:
+    """An edit: the index follows the new body (if the message was indexed yet)."""
+    rowid = search.rowid_of(conn, message_id)
+    if rowid <= search.indexed_through(conn):
+        search.unindex(conn, rowid, old_body, cjk_bigrams(old_body))
+        _index(conn, rowid, new_body)
 
 
 def unindex(conn: sqlite3.Connection, message_id: str, body: str) -> None:
-    search.unindex(conn, search.rowid_of(conn, message_id), body, cjk_bigrams(body))
+    rowid = search.rowid_of(conn, message_id)
+    if rowid <= search.indexed_through(conn):
+        search.unindex(conn, rowid, body, cjk_bigrams(body))
+
+
+def catch_up(conn: sqlite3.Connection, limit: int = CATCH_UP_ROWS) -> bool:
+    """Index the next messages after the mark (deleted ones are skipped); True if more wait."""
+    rows = search.after(conn, search.indexed_through(conn), limit)
+    for rowid, body, deleted in rows:
+        if not deleted:
+            _index(conn, rowid, body)
+    if rows:
+        search.set_indexed_through(conn, rows[-1][0])
+    return len(rows) == limit
+
+
+class SearchIndexer:
+    """Indexes sent messages in batches, `CATCH_UP_DELAY_S` after the first of them."""
+
+    def __init__(self, db: Database, delay_s: float = CATCH_UP_DELAY_S) -> None:
+        self.db = db
+        self.delay_s = delay_s
+        self.dirty = True  # whatever the last run left unindexed
+        self._task: asyncio.Task[None] | None = None
+
+    def sent(self) -> None:
+        """A message was committed (called on the event loop, after the commit)."""
+        self.dirty = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._later(), name="chatd-search-catch-up")
+
+    async def _later(self) -> None:
+        await asyncio.sleep(self.delay_s)
+        await self.catch_up()
+
+    async def catch_up(self) -> None:
+        while self.dirty:
+            self.dirty = False
+            while await self.db.write(catch_up):
+                pass
+
+    async def close(self) -> None:
+        """Index what is left (the next start would otherwise do it) and stop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.catch_up()
 
 
 class Search:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, indexer: SearchIndexer) -> None:
         self.db = db
+        self.indexer = indexer
 
     async def find(
         self, user: User, q: Any, conversation_id: Any, author_id: Any, limit: Any, cursor: Any
@@ -80,6 +147,7 @@ class Search:
         trigram, bigram = parse(text)
         if trigram is None and bigram is None:
             return [], None
+        await self.indexer.catch_up()
         found, next_rowid = await self.db.read(
             search.find,
             user.id,

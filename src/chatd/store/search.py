@@ -27,6 +27,25 @@ def unindex(conn: sqlite3.Connection, rowid: int, body: str, bigrams: str) -> No
         )
 
 
+def indexed_through(conn: sqlite3.Connection) -> int:
+    """Messages up to this rowid are in the index; the ones after it wait for a catch-up."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'search_indexed_through'").fetchone()
+    return int(row[0])
+
+
+def set_indexed_through(conn: sqlite3.Connection, rowid: int) -> None:
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'search_indexed_through'", (rowid,))
+
+
+def after(conn: sqlite3.Connection, rowid: int, limit: int) -> list[tuple[int, str, bool]]:
+    """(rowid, body, deleted) of the next `limit` messages after `rowid`."""
+    rows = conn.execute(
+        "SELECT rowid, body, deleted FROM messages WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        (rowid, limit),
+    ).fetchall()
+    return [(int(r), str(body), bool(deleted)) for r, body, deleted in rows]
+
+
 def rowid_of(conn: sqlite3.Connection, message_id: str) -> int:
     return int(conn.execute("SELECT rowid FROM messages WHERE id = ?", (message_id,)).fetchone()[0])
 
