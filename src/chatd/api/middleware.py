@@ -27,6 +27,7 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+SECURITY_HEADER_NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
 
 
 class AccessMiddleware:
@@ -54,7 +55,10 @@ class AccessMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                if present.isdisjoint(SECURITY_HEADER_NAMES):
+                    headers += SECURITY_HEADERS
+                else:
+                    headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
             await send(message)
@@ -65,7 +69,7 @@ class AccessMiddleware:
             elapsed = time.perf_counter() - started
             route = self.route_of(scope.get("endpoint")) or "unmatched"
             method = scope["method"]
-            metrics.HTTP_LATENCY.labels(method, route, str(status)).observe(elapsed)
+            metrics.http_latency(method, route, status).observe(elapsed)
             state = scope.get("state", {})
             event(
                 log,

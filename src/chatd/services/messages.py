@@ -132,7 +132,7 @@ class Messages:
         def announce(result: tuple[Message, bool, Message | None]) -> None:
             message, created, parent = result
             if created:
-                metrics.MESSAGES_ACCEPTED.labels(via).inc()
+                metrics.messages_accepted(via).inc()
                 self.indexer.sent()
                 self._publish(message, "message.created")
                 if parent is not None:
