@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every figure in docs/performance.md: the server pinned to core 0, the load to core 1.
-# Usage: tools/measure.sh OUT_DIR   (about ten minutes)
+# Usage: tools/measure.sh OUT_DIR   (about fifteen minutes)
 set -uo pipefail
 out=${1:?output directory}; mkdir -p "$out"
 bin=.venv/bin
@@ -30,13 +30,15 @@ for sync in normal full; do
   serve $sync
   bench single-sender-$sync --members 1 --senders 1 --rate 100 --duration 5
   bench single-sender-closed-$sync --members 1 --senders 1 --closed --duration 5
-  bench http-writepath-$sync --members 50 --senders 50 --rate 2000 --duration 10 --http --listeners 0
-  bench ws-writepath-$sync --members 50 --senders 50 --rate 2000 --duration 10 --listeners 0
+  bench http-writepath-$sync --members 50 --senders 50 --rate 2500 --duration 10 --http --listeners 0
+  bench ws-writepath-$sync --members 50 --senders 50 --rate 3000 --duration 10 --listeners 0
 done
 serve normal
 bench fanout-500 --members 50 --senders 5 --rate 500 --duration 10
 bench fanout-1000-floor --members 50 --senders 5 --rate 1000 --duration 10 --floor
 bench fanout-1500 --members 50 --senders 5 --rate 1500 --duration 10
+bench fanout-1750 --members 50 --senders 5 --rate 1750 --duration 10
+bench fanout-2000-floor --members 50 --senders 5 --rate 2000 --duration 10 --floor
 bench idle-10000 --idle 10000
 pkill -f "chatd serve --data-dir /tmp/chatd-measure"
 echo done > "$out/DONE"

@@ -113,6 +113,8 @@ class DirectTransport:
     queued for a socket in one write.
     """
 
+    __slots__ = ("_conn", "_proto")
+
     def __init__(self, proto: Any) -> None:
         self._proto = proto
         self._conn = proto.conn
@@ -152,6 +154,17 @@ class DirectTransport:
 
 
 class Socket:
+    __slots__ = (
+        "bucket",
+        "inflight",
+        "outbox",
+        "principal",
+        "services",
+        "slots",
+        "user",
+        "websocket",
+    )  # fmt: skip
+
     def __init__(self, websocket: WebSocket, services: Services, principal: Principal) -> None:
         self.websocket = websocket
         self.services = services

@@ -33,6 +33,21 @@ class Transport(Protocol):
 
 
 class Outbox:
+    __slots__ = (  # one per socket: ten thousand idle sockets should cost little
+        "_close",
+        "_direct",
+        "_frames",
+        "_queued",
+        "_send",
+        "_transport",
+        "_wake",
+        "closing",
+        "conn_id",
+        "max_bytes",
+        "session_id",
+        "user_id",
+    )  # fmt: skip
+
     def __init__(
         self,
         conn_id: str,
@@ -112,8 +127,7 @@ class Outbox:
                 self._wake.clear()
                 while frames and self.closing is None:
                     if self._transport is not None:
-                        batch = list(frames)
-                        if not self._transport.try_write(batch):
+                        if not self._transport.try_write(list(frames)):
                             await self._transport.drained()
                             continue
                         frames.clear()

@@ -56,6 +56,8 @@ class FailureWindow:
 class TokenBucket:
     """`rate` events a second on average, bursts up to `burst`; for one socket's frames."""
 
+    __slots__ = ("_at", "_tokens", "burst", "clock", "rate")  # one per socket
+
     def __init__(self, clock: Clock, rate: float, burst: float) -> None:
         self.clock = clock
         self.rate = rate
