@@ -38,6 +38,7 @@ log = logging.getLogger("chatd.db")
 MAX_BATCH = 512
 CHECKPOINT_EVERY_S = 1.0
 WRITER_CHECKPOINT_PAGES = 16384  # 64 MiB of WAL: the writer's own checkpoint, a safety net
+RESTART_PAGES = 4096  # 16 MiB of WAL that PASSIVE checkpoints did not get to start over
 
 
 def _checkpoint_done(future: asyncio.Future[None]) -> None:
@@ -217,13 +218,16 @@ class Database:
         self._checkpoint.add_done_callback(_checkpoint_done)
 
     def _run_checkpoint(self) -> None:
-        """PASSIVE copies the WAL without blocking anyone, while commits go on appending to it;
-        then RESTART copies the few frames appended meanwhile, holding the writer for only
-        that long, so the next commit starts the WAL over instead of growing it."""
+        """PASSIVE copies the WAL without blocking anyone, while commits go on appending to it.
+        When it catches up, the next commit starts the WAL over by itself; under steady load
+        it never quite does, and once the WAL passes `RESTART_PAGES` a RESTART copies the few
+        frames appended meanwhile, holding the writer for only that long."""
         if self._checkpoint_conn is None:
             self._checkpoint_conn = connect(self.path, self.synchronous)
-        self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        self._checkpoint_conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+        conn = self._checkpoint_conn
+        _, wal_pages, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if wal_pages > RESTART_PAGES:
+            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
 
     def _run_batch(self, batch: list[_Op]) -> None:
         """One transaction for the batch. An operation that fails before writing anything
