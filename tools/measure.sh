@@ -3,6 +3,7 @@
 # Usage: tools/measure.sh OUT_DIR   (about fifteen minutes)
 set -uo pipefail
 out=${1:?output directory}; mkdir -p "$out"
+logs=$(mktemp -d)  # the server's own output (it prints a setup token): kept out of $out
 bin=.venv/bin
 port=18200
 
@@ -11,12 +12,12 @@ serve() {  # serve SYNC_MODE: a fresh server, its start-up time and RSS at rest,
   rm -rf /tmp/chatd-measure && mkdir -p /tmp/chatd-measure
   local t0; t0=$(date +%s.%N)
   CHATD_LOG_LEVEL=warning CHATD_STORAGE_SYNCHRONOUS=$1 \
-    taskset -c 0 $bin/chatd serve --data-dir /tmp/chatd-measure --port $port > "$out/serve-$1.log" 2>&1 &
-  until grep -q "chatd is running" "$out/serve-$1.log" 2>/dev/null; do sleep 0.01; done
+    taskset -c 0 $bin/chatd serve --data-dir /tmp/chatd-measure --port $port > "$logs/serve-$1.log" 2>&1 &
+  until grep -q "chatd is running" "$logs/serve-$1.log" 2>/dev/null; do sleep 0.01; done
   echo "startup_s $(echo "$(date +%s.%N) - $t0" | bc)" > "$out/startup-$1.txt"
   local pid; pid=$(pgrep -f "chatd serve --data-dir /tmp/chatd-measure" | head -1)
   sleep 1; grep VmRSS /proc/$pid/status >> "$out/startup-$1.txt"
-  local token; token=$(grep -o 'token=[^ ]*' "$out/serve-$1.log" | cut -d= -f2)
+  local token; token=$(grep -o 'token=[^ ]*' "$logs/serve-$1.log" | cut -d= -f2)
   admin=$($bin/python -c "import httpx; print(httpx.post('http://127.0.0.1:$port/api/v1/setup', json={'setup_token': '$token', 'username': 'benchadmin', 'password': 'bench-password-1'}).json()['token'])")
 }
 
@@ -41,4 +42,4 @@ bench fanout-1750 --members 50 --senders 5 --rate 1750 --duration 10
 bench fanout-2000-floor --members 50 --senders 5 --rate 2000 --duration 10 --floor
 bench idle-10000 --idle 10000
 pkill -f "chatd serve --data-dir /tmp/chatd-measure"
-echo done > "$out/DONE"
+echo "done: $out"
