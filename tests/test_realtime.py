@@ -226,6 +226,13 @@ def test_typing_and_read_events(server: ChatdServer, people: dict[str, Person]) 
     assert hal_ws.quiet(0.1, "read") == []  # never to others
     gus.http.post(f"/api/v1/conversations/{cid}/read", json={"seq": 1})
     gus_a.expect("read")  # over HTTP: to every socket of the reader
+    for kind in ("typing", "read"):  # a frame without its conversation: the same answer
+        gus_a.send({"type": kind, "conversation_id": 7, "seq": 1, "ref": kind})
+        refused = gus_a.expect("error", ref=kind)
+        assert (refused["code"], refused["fields"]) == (
+            "validation_failed",
+            {"conversation_id": "is required"},
+        )
     for ws in (gus_a, gus_b, hal_ws, outsider):
         ws.close()
 

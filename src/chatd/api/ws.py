@@ -19,7 +19,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.frames import Frame, Opcode
 
-from chatd.errors import BadRequest, ChatdError, NotFound, RateLimited
+from chatd.errors import BadRequest, ChatdError, RateLimited
 from chatd.log import event
 from chatd.realtime import protocol
 from chatd.realtime.outbox import Outbox
@@ -328,7 +328,7 @@ class Socket:
     async def _read(self, frame: dict[str, Any], ref: str | None) -> None:
         conversation_id = frame.get("conversation_id")
         if not isinstance(conversation_id, str):
-            raise NotFound("no such conversation")
+            raise validation.fail("conversation_id", "is required")
         conversation = await self.services.conversations.mark_read(
             self.user, conversation_id, frame.get("seq"), origin=self.outbox.conn_id
         )
