@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
-import secrets
 import subprocess
 import sys
 import time
@@ -21,14 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
-
 from chatd.bench import procstat
+from chatd.bench.people import make_channel, make_people
 from chatd.bench.wire import RawHttp, RawSocket
 
 T = TypeVar("T")
-
-PASSWORD = "bench-" + secrets.token_hex(8)
 
 
 @dataclass
@@ -81,53 +77,6 @@ def percentile(values: array[float], q: float) -> float | None:
 def raise_fd_limit() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-# ---- setup through the API --------------------------------------------------------------
-
-
-async def make_people(opts: Options, count: int) -> tuple[list[dict[str, Any]], str]:
-    """`count` users with tokens, and an admin token (from --token, or the first registrant)."""
-    tag = secrets.token_hex(3)
-    slots = asyncio.Semaphore(4)
-    async with httpx.AsyncClient(base_url=opts.url, timeout=60) as http:
-
-        async def one(i: int) -> dict[str, Any]:
-            name = f"bench-{tag}-{i}"
-            async with slots:
-                if opts.token:
-                    made = await http.post(
-                        "/api/v1/admin/users",
-                        json={"username": name, "password": PASSWORD},
-                        headers={"Authorization": f"Bearer {opts.token}"},
-                    )
-                    made.raise_for_status()
-                    answer = await http.post(
-                        "/api/v1/auth/login", json={"username": name, "password": PASSWORD}
-                    )
-                else:
-                    answer = await http.post(
-                        "/api/v1/auth/register", json={"username": name, "password": PASSWORD}
-                    )
-                if answer.status_code not in (200, 201):
-                    raise SystemExit(f"cannot make bench users: {answer.text}")
-                data: dict[str, Any] = answer.json()
-                return {"id": data["user"]["id"], "token": data["token"]}
-
-        people = list(await asyncio.gather(*(one(i) for i in range(count))))
-    return people, opts.token or people[0]["token"]
-
-
-async def make_channel(opts: Options, token: str, members: list[str]) -> str:
-    async with httpx.AsyncClient(base_url=opts.url, timeout=60) as http:
-        answer = await http.post(
-            "/api/v1/conversations",
-            json={"kind": "channel", "name": f"bench-{secrets.token_hex(4)}", "members": members},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        answer.raise_for_status()
-        cid: str = answer.json()["conversation"]["id"]
-        return cid
 
 
 # ---- the load ---------------------------------------------------------------------------
@@ -403,11 +352,11 @@ async def run(opts: Options) -> dict[str, Any]:
     report: dict[str, Any] = {"options": {k: v for k, v in vars(opts).items() if k != "token"},
                               "server_pid": pid}  # fmt: skip
     count = 1 if opts.idle else max(opts.members, opts.senders, 1)
-    people, admin = await make_people(opts, count)
+    people, admin = await make_people(opts.url, opts.token, count)
     if opts.idle:
         report["idle"] = await idle(opts, people[0]["token"], pid)
         return report
-    conversation = await make_channel(opts, admin, [p["id"] for p in people])
+    conversation = await make_channel(opts.url, admin, [p["id"] for p in people])
     tokens: list[str | None] = [p["token"] for p in people[: opts.members]]
     report["chatd"] = await drive(opts, opts.url, conversation, tokens, pid)
     if opts.floor:
