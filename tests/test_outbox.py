@@ -68,7 +68,7 @@ def test_hello_first_then_direct_writes_then_queue_while_paused() -> None:
 
         transport.paused = True
         outbox.push(frame(3))
-        outbox.push_many([frame(4), frame(5)], 2 * len(frame(4)))
+        outbox.push_many([frame(4), frame(5)], 2 * len(frame(4).payload))
         transport.paused = False
         outbox.push(frame(6))  # frames wait before it: it must not overtake them
         assert transport.written[-1] == frame(2).payload
@@ -86,7 +86,7 @@ def test_hello_first_then_direct_writes_then_queue_while_paused() -> None:
 def test_budget_closes_with_4008_and_a_gone_peer_drops_frames() -> None:
     async def scenario() -> None:
         transport = FakeTransport()
-        outbox, closed = make(transport, max_bytes=3 * len(frame(1)))
+        outbox, closed = make(transport, max_bytes=3 * len(frame(1).payload))
         writer = asyncio.create_task(outbox.run())
         outbox.push_first(encode({"type": "hello"}))
         await settle()

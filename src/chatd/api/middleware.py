@@ -27,7 +27,6 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-SECURITY_HEADER_NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
 
 
 class AccessMiddleware:
@@ -55,10 +54,7 @@ class AccessMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                if present.isdisjoint(SECURITY_HEADER_NAMES):
-                    headers += SECURITY_HEADERS
-                else:
-                    headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
             await send(message)

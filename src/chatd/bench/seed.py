@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import sqlite3
 import statistics
 import time
 from pathlib import Path
@@ -44,6 +45,16 @@ def body(rng: random.Random) -> str:
     return " ".join(words)
 
 
+def _add_message(
+    conn: sqlite3.Connection, conversation_id: str, author_id: str, text: str, now: int
+) -> None:
+    """What a send stores, through the same store functions (the index comes later, in bulk)."""
+    seq = conversations.next_seq(conn, conversation_id, now)
+    message = Message(new_id(), conversation_id, seq, author_id, text, now, None, False, None, None)
+    messages.insert(conn, message)
+    conversations.own_message_added(conn, conversation_id, author_id)
+
+
 def seed(data_dir: Path, count: int, conversations_count: int = 500) -> dict[str, Any]:
     config = load(None, {}, {"storage.data_dir": str(data_dir)})
     db_path = prepare_data_dir(config)
@@ -68,20 +79,12 @@ def seed(data_dir: Path, count: int, conversations_count: int = 500) -> dict[str
     for start in range(0, count, 20_000):
         conn.execute("BEGIN IMMEDIATE")
         for _ in range(min(20_000, count - start)):
-            seq = conversations.next_seq(conn, big, now)
-            text = body(rng)
-            message = Message(new_id(), big, seq, user.id, text, now, None, False, None, None)
-            messages.insert(conn, message)
-            conversations.own_message_added(conn, big, user.id)
+            _add_message(conn, big, user.id, body(rng), now)
         conn.execute("COMMIT")
     for other in ids[1:]:
         conn.execute("BEGIN IMMEDIATE")
         for _ in range(3):
-            seq = conversations.next_seq(conn, other, now)
-            text = body(rng)
-            message = Message(new_id(), other, seq, user.id, text, now, None, False, None, None)
-            messages.insert(conn, message)
-            conversations.own_message_added(conn, other, user.id)
+            _add_message(conn, other, user.id, body(rng), now)
         conn.execute("COMMIT")
     more = True
     while more:  # the search index, as the server's own catch-up builds it

@@ -26,11 +26,9 @@ class Connection(Protocol):
     user_id: str
     session_id: str
 
-    def push(self, frame: Encoded) -> None:
-        """Queue a frame; a connection that cannot keep up closes itself."""
-
     def push_many(self, frames: list[Encoded], size: int) -> None:
-        """Queue frames of `size` payload bytes in all, in order."""
+        """Queue frames of `size` payload bytes in all, in order; a connection that cannot
+        keep up closes itself."""
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close the socket from outside its own tasks."""
@@ -236,7 +234,6 @@ class Hub:
 
     def _push(self, audience: _Pending, frames: list[Encoded]) -> None:
         size = sum(len(frame.payload) for frame in frames)
-        single = frames[0] if len(frames) == 1 else None
         delivered = 0
         all_sockets = self._sockets
         for user_id in audience.recipients:
@@ -246,10 +243,7 @@ class Hub:
             # pushing never attaches or detaches a socket, so the dict can be walked as it is
             for conn in sockets.values():
                 if conn.conn_id != audience.skip_conn:
-                    if single is not None:
-                        conn.push(single)
-                    else:
-                        conn.push_many(frames, size)
+                    conn.push_many(frames, size)
                     delivered += 1
         if delivered:
             metrics.EVENTS_DELIVERED.inc(delivered * len(frames))

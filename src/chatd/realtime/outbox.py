@@ -76,8 +76,7 @@ class Outbox:
         return self._transport is not None
 
     def push(self, frame: Encoded) -> None:
-        if self.closing is None and not (self._direct and self._write_now([frame])):
-            self._enqueue((frame,), len(frame.payload))
+        self.push_many([frame], len(frame.payload))
 
     def push_many(self, frames: list[Encoded], size: int) -> None:
         if self.closing is None and not (self._direct and self._write_now(frames)):
@@ -108,7 +107,7 @@ class Outbox:
         except ConnectionError:
             return True  # the reader sees the disconnect and cleans up
 
-    def _enqueue(self, frames: list[Encoded] | tuple[Encoded], size: int) -> None:
+    def _enqueue(self, frames: list[Encoded], size: int) -> None:
         was_empty = not self._frames
         self._frames.extend(frames)
         self._queued += size

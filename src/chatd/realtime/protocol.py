@@ -31,9 +31,6 @@ class Encoded:
         self.payload = payload
         self.wire: bytes | None = None
 
-    def __len__(self) -> int:
-        return len(self.payload)
-
     def text(self) -> str:
         return self.payload.decode()
 

@@ -68,17 +68,23 @@ def _index(conn: sqlite3.Connection, rowid: int, body: str) -> None:
     search.index(conn, rowid, body, cjk_bigrams(body))
 
 
-def reindex(conn: sqlite3.Connection, message_id: str, old_body: str, new_body: str) -> None:
-    """An edit: the index follows the new body (if the message was indexed yet)."""
+def _indexed_rowid(conn: sqlite3.Connection, message_id: str) -> int | None:
+    """The message's rowid if it is in the index yet; None while it waits for a catch-up."""
     rowid = search.rowid_of(conn, message_id)
-    if rowid <= search.indexed_through(conn):
+    return rowid if rowid <= search.indexed_through(conn) else None
+
+
+def reindex(conn: sqlite3.Connection, message_id: str, old_body: str, new_body: str) -> None:
+    """An edit: the index follows the new body (the catch-up reads it if not indexed yet)."""
+    rowid = _indexed_rowid(conn, message_id)
+    if rowid is not None:
         search.unindex(conn, rowid, old_body, cjk_bigrams(old_body))
         _index(conn, rowid, new_body)
 
 
 def unindex(conn: sqlite3.Connection, message_id: str, body: str) -> None:
-    rowid = search.rowid_of(conn, message_id)
-    if rowid <= search.indexed_through(conn):
+    rowid = _indexed_rowid(conn, message_id)
+    if rowid is not None:
         search.unindex(conn, rowid, body, cjk_bigrams(body))
 
 
