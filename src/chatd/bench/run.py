@@ -45,16 +45,14 @@ class Options:
 
 @dataclass
 class Tally:
-    """What the receivers and senders saw."""
+    """What the senders saw; the receivers keep theirs on their sockets (`RawSocket.reads`)."""
 
     sent: int = 0
     acked: int = 0
     errors: int = 0
-    deliveries: int = 0
-    latencies: array[float] = field(default_factory=lambda: array("d"))
     acks: array[float] = field(default_factory=lambda: array("d"))
-    seen: dict[int, bytearray] = field(default_factory=dict)  # receiver -> count per message
-    acked_slots: bytearray = field(default_factory=bytearray)  # 1 for each acknowledged message
+    acked_slots: set[int] = field(default_factory=set)  # sender * PER_SENDER + n
+    sent_by: list[int] = field(default_factory=list)  # messages sent, per sender
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
@@ -81,31 +79,28 @@ def raise_fd_limit() -> None:
 
 # ---- the load ---------------------------------------------------------------------------
 
-MARK = b'"body":"bench '
-
-
-def receiver(tally: Tally, index: int, expected: int) -> Any:
-    seen = tally.seen.setdefault(index, bytearray(expected))
-    latencies = tally.latencies
-    now = time.perf_counter_ns
-
-    def on_frame(payload: bytes) -> None:
-        at = payload.find(MARK)
-        if at < 0 or not payload.startswith(b'{"type":"message.created"'):
-            return
-        start = at + len(MARK)
-        end = payload.index(b'"', start)
-        sender, n, due = payload[start:end].split(b":")
-        latencies.append((now() - int(due)) / 1e6)
-        tally.deliveries += 1
-        slot = int(sender) * PER_SENDER + int(n)
-        if slot < len(seen) and seen[slot] < 255:
-            seen[slot] += 1
-
-    return on_frame
-
-
 PER_SENDER = 1_000_000
+
+
+def analyse(socks: list[RawSocket], expected: set[int]) -> tuple[array[float], int, int]:
+    """Latencies, lost and duplicated deliveries, from what each socket's reads brought."""
+    latencies: array[float] = array("d")
+    lost = duplicated = 0
+    for sock in socks:
+        counts: dict[int, int] = {}
+        for arrived, markers in sock.reads:
+            for marker in markers:
+                sender, n, due = marker.split(b":")
+                latencies.append((arrived - int(due)) / 1e6)
+                slot = int(sender) * PER_SENDER + int(n)
+                counts[slot] = counts.get(slot, 0) + 1
+        lost += sum(1 for slot in expected if slot not in counts)
+        duplicated += sum(1 for count in counts.values() if count > 1)
+    return latencies, lost, duplicated
+
+
+def ignore(payload: bytes) -> None:
+    pass
 
 
 def phase(index: int, senders: int, rate: float) -> float:
@@ -132,8 +127,8 @@ async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate:
             answered.clear()
         due_ns = int(at * 1e9) + EPOCH_SHIFT
         body = f"bench {index}:{n}:{due_ns}"
-        if conversation is None:  # the floor: broadcast a message-shaped frame as is
-            frame = f'{{"type":"message.created","message":{{"body":"{body}"}}}}'
+        if conversation is None:  # the floor broadcasts a frame shaped as chatd's, as is
+            frame = FLOOR_FRAME % (n, index, body)
         else:
             ref = f"{index}:{n}"
             due[ref.encode()] = due_ns
@@ -143,17 +138,23 @@ async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate:
             )
         sock.send(frame.encode())
         tally.sent += 1
+        tally.sent_by[index] += 1
         n += 1
         if answered is not None:
             await asyncio.wait_for(answered.wait(), 10)
 
 
 EPOCH_SHIFT = time.perf_counter_ns() - int(time.perf_counter() * 1e9)
+FLOOR_FRAME = (
+    '{"type":"message.created","message":{"id":"floor-message-id-0000","conversation_id":'
+    '"floor-conversation-000","seq":%d,"author_id":"floor-author-%09d","body":"%s",'
+    '"created_at":"2026-01-01T00:00:00.000Z","edited_at":null,"deleted":false,'
+    '"reply_to":null,"client_id":null,"files":[],"reactions":[],"mentions":[],'
+    '"pinned":false,"reply_count":0}}'
+)
 
 
-def ack_reader(
-    tally: Tally, due: dict[bytes, int], inner: Any, answered: asyncio.Event | None = None
-) -> Any:
+def ack_reader(tally: Tally, due: dict[bytes, int], answered: asyncio.Event | None = None) -> Any:
     now = time.perf_counter_ns
 
     def on_frame(payload: bytes) -> None:
@@ -163,14 +164,12 @@ def ack_reader(
             if sent is not None:
                 tally.acks.append((now() - sent) / 1e6)
             sender, n = ref.split(b":")
-            tally.acked_slots[int(sender) * PER_SENDER + int(n)] = 1
+            tally.acked_slots.add(int(sender) * PER_SENDER + int(n))
             tally.acked += 1
             if answered is not None:
                 answered.set()
         elif payload.startswith(b'{"type":"error"'):
             tally.errors += 1
-        else:
-            inner(payload)
 
     return on_frame
 
@@ -188,7 +187,7 @@ async def http_sender(opts: Options, token: str, conversation: str, index: int, 
             body = f'{{"body":"bench {index}:{n}:{due_ns}"}}'.encode()
             status, _ = await conn.post(path, body, token)
             if status == 201:
-                tally.acked_slots[index * PER_SENDER + n] = 1
+                tally.acked_slots.add(index * PER_SENDER + n)
                 tally.acked += 1
                 tally.acks.append((time.perf_counter_ns() - due_ns) / 1e6)
             else:
@@ -202,6 +201,7 @@ async def http_sender(opts: Options, token: str, conversation: str, index: int, 
             await asyncio.sleep(delay)
         queue.put_nowait((n, int(at * 1e9) + EPOCH_SHIFT))
         tally.sent += 1
+        tally.sent_by[index] += 1
         n += 1
     for _ in workers:
         queue.put_nowait(None)
@@ -224,17 +224,15 @@ async def connect_all(url: str, tokens: list[str | None], handlers: list[Any]) -
 async def drive(opts: Options, url: str, conversation: str | None, tokens: list[str | None],
                 pid: int | None) -> dict[str, Any]:  # fmt: skip
     """One measured run of fan-out or persisted sends; `conversation` None for the floor."""
-    tally = Tally()
-    expected = PER_SENDER * opts.senders
-    tally.acked_slots = bytearray(expected)
+    tally = Tally(sent_by=[0] * opts.senders)
     due: dict[bytes, int] = {}
     listening = len(tokens) if opts.listeners is None else opts.listeners
     connected = max(listening, 0 if opts.http and conversation is not None else opts.senders)
-    handlers = [receiver(tally, i, expected) for i in range(connected)]
+    handlers = [ignore] * connected
     closed = opts.closed and conversation is not None and not opts.http
     answered = [asyncio.Event() if closed else None for _ in range(opts.senders)]
     for i in range(min(opts.senders, connected)):
-        handlers[i] = ack_reader(tally, due, handlers[i], answered[i])
+        handlers[i] = ack_reader(tally, due, answered[i])
     socks = await connect_all(url, tokens[:connected], handlers)
     await asyncio.sleep(1.0)  # hellos and presence settle before measuring
     cpu0 = procstat.cpu_seconds(pid) if pid else None
@@ -253,9 +251,11 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
     await asyncio.gather(*sends)
     send_seconds = time.perf_counter() - started
     want = tally.sent * connected
+    acks = tally.sent if conversation is not None and not opts.http else 0
     drain_until = time.perf_counter() + 10
-    # the receivers' counters are plain ints bumped in callbacks: poll them briefly
-    while tally.deliveries < want and time.perf_counter() < drain_until:  # noqa: ASYNC110
+    while (  # noqa: ASYNC110 -- the receivers' counts are plain ints bumped in callbacks
+        sum(sock.deliveries for sock in socks) < want or tally.acked < acks
+    ) and time.perf_counter() < drain_until:
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
     cpu = procstat.cpu_seconds(pid) - cpu0 if pid and cpu0 is not None else None
@@ -265,24 +265,18 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
         await sock.close()
     # Lost: a delivery missing for a message the server acknowledged. (The floor has no acks:
     # every message it was sent counts.)
-    acked = tally.acked_slots if conversation is not None else None
-    lost = duplicated = 0
-    per = tally.sent // max(opts.senders, 1) + 1
-    for seen in tally.seen.values():
-        for sender in range(opts.senders):
-            base = sender * PER_SENDER
-            for n in range(per):
-                counted = acked[base + n] if acked is not None else n < tally.sent // opts.senders
-                if counted and seen[base + n] == 0:
-                    lost += 1
-                if seen[base + n] > 1:
-                    duplicated += 1
+    if conversation is not None:
+        expected = tally.acked_slots
+    else:
+        expected = {i * PER_SENDER + n for i, sent in enumerate(tally.sent_by) for n in range(sent)}
+    latencies, lost, duplicated = analyse(socks, expected)
+    deliveries = len(latencies)
     accepted = tally.acked if conversation is not None else tally.sent
     return {
         "offered_msg_s": round(tally.sent / send_seconds, 1),
         "achieved_msg_s": round(accepted / elapsed, 1),
-        "deliveries_s": round(tally.deliveries / elapsed, 1),
-        "deliveries": tally.deliveries,
+        "deliveries_s": round(deliveries / elapsed, 1),
+        "deliveries": deliveries,
         "sent": tally.sent,
         "acked": tally.acked,
         "unacknowledged": tally.sent - tally.acked if conversation is not None else None,
@@ -290,13 +284,12 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
         "lost": lost,
         "duplicated": duplicated,
         "latency_ms": {
-            q: percentile(tally.latencies, p)
-            for q, p in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))
+            q: percentile(latencies, p) for q, p in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))
         },
         "ack_ms": {q: percentile(tally.acks, p) for q, p in (("p50", 0.5), ("p99", 0.99))},
         "server_cpu_s": cpu,
-        "cpu_us_per_delivery": round(cpu / tally.deliveries * 1e6, 2)
-        if cpu is not None and tally.deliveries
+        "cpu_us_per_delivery": round(cpu / deliveries * 1e6, 2)
+        if cpu is not None and deliveries
         else None,
         "cpu_us_per_message": round(cpu / accepted * 1e6, 2)
         if cpu is not None and accepted
