@@ -37,7 +37,7 @@ def conn(tmp_path: Path) -> sqlite3.Connection:
     conv = Conversation("c1", "group", "", "", now, "u1", False, 0, now, ["u1", "u2"])
     conversations.insert(db, conv, None, None)
     for seq in range(1, 200):
-        conversations.next_seq(db, "c1", now)
+        conversations.next_seq(db, "c1", seq - 1, now)
         author = "u1" if seq % 2 else "u2"
         messages.insert(db, Message(f"m{seq}", "c1", seq, author, "hi", now, None, False,
                                     "m1" if seq > 1 else None, f"k{seq}"))  # fmt: skip
@@ -86,7 +86,7 @@ HOT_PATHS = {
     "conversation list": lambda db: conversations.list_for_user(db, "u1"),
     "conversation get": lambda db: conversations.get(db, "c1", "u2"),
     "access": lambda db: conversations.access(db, "c1", "u2"),
-    "next seq": lambda db: conversations.next_seq(db, "c1", 1),
+    "next seq": lambda db: conversations.next_seq(db, "c1", 199, 1),
     "read marker": lambda db: conversations.set_read(db, "c1", "u2", 10),
     "hello markers": lambda db: conversations.markers_for_user(db, "u1"),
     "token": lambda db: sessions.by_token_hash(db, b"x" * 32),

@@ -49,7 +49,9 @@ def _add_message(
     conn: sqlite3.Connection, conversation_id: str, author_id: str, text: str, now: int
 ) -> None:
     """What a send stores, through the same store functions (the index comes later, in bulk)."""
-    seq = conversations.next_seq(conn, conversation_id, now)
+    found = conversations.access(conn, conversation_id, author_id)
+    assert found is not None
+    seq = conversations.next_seq(conn, conversation_id, found.last_seq, now)
     message = Message(new_id(), conversation_id, seq, author_id, text, now, None, False, None, None)
     messages.insert(conn, message)
     conversations.own_message_added(conn, conversation_id, author_id)

@@ -163,11 +163,17 @@ class Database:
         the caller has gone away: services publish their events there, so an event is never
         lost and events of one conversation leave in the order of their commits.
         """
+        return await self.submit(fn, *args, after=after)
+
+    def submit(
+        self, fn: Callable[..., T], *args: Any, after: Callable[[T], None] | None = None
+    ) -> asyncio.Future[T]:
+        """`write` for a caller that would rather not await: the future of its result."""
         if self._task is None:
             raise Unavailable("the database is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Op(fn, args, future, after))
-        return await future
+        return future
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()

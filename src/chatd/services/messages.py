@@ -7,6 +7,7 @@ hears back only after the commit, and `message.created` leaves in commit order.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +58,12 @@ def _attach(
 def _set_mentions(
     conn: sqlite3.Connection, message: Message, kind: str, *, new: bool = False
 ) -> None:
-    names = _member_names(conn, message.conversation_id) if "@" in message.body else {}
+    if "@" not in message.body:  # most messages: nothing to find, nothing to store
+        message.mentions = []
+        if not new:
+            messages.set_mentions(conn, message, [])
+        return
+    names = _member_names(conn, message.conversation_id)
     message.mentions = mentions.resolve(message.body, kind, message.author_id, names)
     messages.set_mentions(conn, message, message.mentions, new=new)
 
@@ -95,6 +101,14 @@ class Messages:
         self, user: User, conversation_id: str, draft: Draft, via: str = "http"
     ) -> tuple[Message, bool]:
         """Store a message; (message, created). A repeated client_id returns the first one."""
+        message, created, _ = await self.submit(user, conversation_id, draft, via)
+        return message, created
+
+    def submit(
+        self, user: User, conversation_id: str, draft: Draft, via: str = "http"
+    ) -> asyncio.Future[tuple[Message, bool, Message | None]]:
+        """`send` without a task of its own (a socket keeps dozens in flight): the future of
+        (message, created, the parent it replies to). Bad input raises at once."""
         client_id = validation.client_id(draft.client_id)
         reply_to = None
         if draft.reply_to is not None:
@@ -115,7 +129,7 @@ class Messages:
             if reply_to is not None and messages.conversation_of(conn, reply_to) != conversation_id:
                 raise validation.fail("reply_to", "is not a message of this conversation")
             now = now_ms(self.clock)
-            seq = conversations.next_seq(conn, conversation_id, now)
+            seq = conversations.next_seq(conn, conversation_id, found.last_seq, now)
             message = Message(
                 new_id(), conversation_id, seq, user.id, body, now, None, False, reply_to, client_id
             )
@@ -138,8 +152,7 @@ class Messages:
                 if parent is not None:
                     self._publish(parent, "message.updated")
 
-        message, created, _ = await self.db.write(send, after=announce)
-        return message, created
+        return self.db.submit(send, after=announce)
 
     @staticmethod
     def _file_ids(value: Any) -> list[str]:

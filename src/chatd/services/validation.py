@@ -18,6 +18,7 @@ CHANNEL_RE = re.compile(r"[a-z0-9_-]{1,80}")
 # Control characters: C0, DEL and C1. Bodies may keep \n and \t.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _BODY_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # lone halves that cannot be encoded
 
 
 def fail(field: str, problem: str) -> ValidationFailed:
@@ -29,7 +30,7 @@ def has_control(text: str) -> bool:
 
 
 def _surrogates(text: str) -> bool:
-    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+    return _SURROGATE_RE.search(text) is not None
 
 
 def text(value: Any, field: str, *, required: bool = True) -> str | None:
