@@ -1,5 +1,5 @@
-"""The outbox's write paths: direct while the transport takes bytes, queued in order when it
-pauses, `hello` always first, and the byte budget."""
+"""The outbox's write paths: one write per turn while the transport takes bytes, queued in
+order when it pauses, `hello` always first, and the byte budget."""
 
 from __future__ import annotations
 
@@ -63,14 +63,18 @@ def test_hello_first_then_direct_writes_then_queue_while_paused() -> None:
         assert transport.written == [b'{"type":"hello"}', frame(1).payload]
         assert transport.writes == 1  # everything queued went out in one write
 
-        outbox.push(frame(2))  # the stream is open and the transport idle: written at once
+        outbox.push(frame(2))  # the stream is open and the transport idle: written at the
+        assert transport.written[-1] == frame(1).payload  # end of this turn of the loop
+        await settle()
         assert transport.written[-1] == frame(2).payload
 
         transport.paused = True
         outbox.push(frame(3))
         outbox.push_many([frame(4), frame(5)], 2 * len(frame(4).payload))
+        await settle()  # the turn found the transport paused: the writer task waits for it
         transport.paused = False
         outbox.push(frame(6))  # frames wait before it: it must not overtake them
+        await settle()
         assert transport.written[-1] == frame(2).payload
         transport.resumed.set()
         await settle()
@@ -83,6 +87,27 @@ def test_hello_first_then_direct_writes_then_queue_while_paused() -> None:
     asyncio.run(scenario())
 
 
+def test_everything_pushed_in_one_turn_leaves_in_one_write() -> None:
+    async def scenario() -> None:
+        transport = FakeTransport()
+        outbox, _ = make(transport)
+        writer = asyncio.create_task(outbox.run())
+        outbox.push_first(encode({"type": "hello"}))
+        await settle()
+        writes = transport.writes
+        outbox.push(frame(1))  # say, an ack
+        outbox.push_many([frame(2), frame(3)], 2 * len(frame(2).payload))  # a commit's events
+        outbox.push(frame(4))
+        assert transport.writes == writes
+        await settle()
+        assert transport.writes == writes + 1
+        assert transport.written[-4:] == [frame(n).payload for n in (1, 2, 3, 4)]
+        outbox.close_soon(1000, "")
+        await writer
+
+    asyncio.run(scenario())
+
+
 def test_budget_closes_with_4008_and_a_gone_peer_drops_frames() -> None:
     async def scenario() -> None:
         transport = FakeTransport()
@@ -91,12 +116,21 @@ def test_budget_closes_with_4008_and_a_gone_peer_drops_frames() -> None:
         outbox.push_first(encode({"type": "hello"}))
         await settle()
         transport.gone = True
-        outbox.push(frame(1))  # the reader will see the disconnect; nothing is queued
+        outbox.push(frame(1))  # the reader will see the disconnect; nothing stays queued
+        await settle()
         transport.gone = False
+        for n in range(4):  # more than the budget in one turn, to a transport that takes it
+            outbox.push(frame(n))
+        await settle()
+        assert outbox.closing is None and transport.written[-1] == frame(3).payload
         transport.paused = True
-        for n in range(4):
+        outbox.push(frame(4))
+        await settle()  # paused: the writer task waits with one frame
+        assert outbox.closing is None
+        for n in range(5, 8):
             outbox.push(frame(n))
         assert outbox.closing == (CLOSE_SLOW, "too slow: reconnect and resync")
+        transport.resumed.set()  # the writer task was waiting for the drain
         await writer
         assert closed == [outbox.closing]
 

@@ -342,7 +342,12 @@ def test_flood_is_limited_without_hurting_others(
 
 @pytest.fixture
 def small_outbox_server(tmp_path: Path) -> Iterator[ChatdServer]:
-    srv = start_server(tmp_path, limits_ws_outbox_bytes="2097152", auth_registration="open")
+    srv = start_server(
+        tmp_path,
+        limits_ws_outbox_bytes="2097152",
+        limits_max_message_chars="10000",
+        auth_registration="open",
+    )
     yield srv
     srv.stop()
 
@@ -361,8 +366,10 @@ def test_slow_consumer_is_closed_and_isolated(small_outbox_server: ChatdServer) 
     fast.welcome()
     sender = WS(server.url, team.admin_token)
     sender.welcome()
-    body = "x" * 2000  # a whole commit batch of these fits the 2 MiB outbox
-    total = 4000
+    # 12 MB for the stalled socket, more than the kernel's buffers and the outbox can hold; in
+    # fewer frames than the sender's burst allowance (2000)
+    body = "x" * 8000
+    total = 1500
     received: list[int] = []
 
     def read_fast() -> None:
@@ -381,6 +388,10 @@ def test_slow_consumer_is_closed_and_isolated(small_outbox_server: ChatdServer) 
     for reader in readers:
         reader.start()
     for i in range(total):
+        # A reader in Python can be slower than the server: the sender keeps at most 100 sends
+        # unanswered, so its own socket and the fast one stay well inside their budgets.
+        while i - len(acks) > 100:
+            time.sleep(0.001)
         sender.send({"type": "send", "conversation_id": cid, "body": f"{i} {body}"})
     for reader in readers:
         reader.join(60)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from typing import Any
@@ -17,10 +18,10 @@ from urllib.parse import urlsplit
 
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from websockets.frames import Frame, Opcode
 
-from chatd.errors import BadRequest, ChatdError, RateLimited
+from chatd.errors import BadRequest, ChatdError, RateLimited, Unavailable
 from chatd.log import event
+from chatd.models import Message
 from chatd.realtime import protocol
 from chatd.realtime.outbox import Outbox
 from chatd.realtime.protocol import Encoded
@@ -144,7 +145,7 @@ class DirectTransport:
         for frame in frames:
             wire = frame.wire
             if wire is None:
-                wire = frame.wire = Frame(Opcode.TEXT, frame.payload).serialize(mask=False)
+                wire = frame.wire = protocol.text_frame(frame.payload)
             chunks.append(wire)
         proto.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
         return True
@@ -178,10 +179,11 @@ class Socket:
             self._close,
             services.config.limits.ws_outbox_bytes,
             DirectTransport.of(websocket),
+            services.hub.turn,
         )
         self.bucket = TokenBucket(services.clock, FRAMES_PER_S, FRAME_BURST)
         self.slots = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
-        self.inflight: set[asyncio.Task[None]] = set()
+        self.inflight: set[asyncio.Future[Any]] = set()  # sends awaiting their commit
 
     async def _close(self, code: int, reason: str) -> None:
         await self.websocket.close(code, reason)
@@ -290,26 +292,31 @@ class Socket:
             frame.get("body"), frame.get("client_id"), frame.get("reply_to"), frame.get("file_ids")
         )
         await self.slots.acquire()
-        task = asyncio.create_task(self._deliver_send(conversation_id, draft, ref))
-        self.inflight.add(task)
-        task.add_done_callback(self._send_done)
-
-    def _send_done(self, task: asyncio.Task[None]) -> None:
-        self.inflight.discard(task)
-        self.slots.release()
-
-    async def _deliver_send(self, conversation_id: str, draft: Draft, ref: str | None) -> None:
         try:
-            message, _ = await self.services.messages.send(
-                self.user, conversation_id, draft, via="ws"
-            )
-        except ChatdError as error:
-            self.fail(error, ref)
+            sent = self.services.messages.submit(self.user, conversation_id, draft, via="ws")
+        except BaseException:
+            self.slots.release()
+            raise
+        self.inflight.add(sent)
+        sent.add_done_callback(functools.partial(self._sent, ref))
+
+    def _sent(self, ref: str | None, sent: asyncio.Future[tuple[Message, bool, Any]]) -> None:
+        """The commit landed (or failed): answer with `ack` or `error`."""
+        self.inflight.discard(sent)
+        self.slots.release()
+        if sent.cancelled():
             return
-        answer: dict[str, Any] = {"type": "ack", "message": message.to_json()}
-        if ref is not None:
-            answer["ref"] = ref
-        self.reply(answer)
+        error = sent.exception()
+        if isinstance(error, ChatdError):
+            self.fail(error, ref)
+        elif error is not None:
+            event(log, logging.ERROR, "ws.send_failed", error=repr(error))
+            self.fail(Unavailable("the message could not be stored; try again"), ref)
+        else:
+            answer: dict[str, Any] = {"type": "ack", "message": sent.result()[0].to_json()}
+            if ref is not None:
+                answer["ref"] = ref
+            self.reply(answer)
 
     async def _typing(self, frame: dict[str, Any], ref: str | None) -> None:
         conversation_id = frame.get("conversation_id")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatd import metrics
+from chatd.realtime.outbox import Turn
 from chatd.realtime.protocol import Encoded, encode
 
 
@@ -106,6 +107,7 @@ class Hub:
     _recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _pending: list[_Pending | Revoke] = field(default_factory=list)
     _flush_scheduled: bool = False
+    turn: Turn = field(default_factory=Turn)  # the sockets' writes, shared by their outboxes
 
     def __post_init__(self) -> None:
         self.broker.subscribe(self._deliver)
@@ -231,6 +233,7 @@ class Hub:
             frames = [entry.encoded for entry in pending[start:end]]  # type: ignore[union-attr]
             self._push(first, frames)
             start = end
+        self.turn.run()  # the writes leave now, with whatever else this turn pushed
 
     def _push(self, audience: _Pending, frames: list[Encoded]) -> None:
         size = sum(len(frame.payload) for frame in frames)

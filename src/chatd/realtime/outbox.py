@@ -1,11 +1,12 @@
-"""One socket's bounded outbox and the writer task that drains it.
+"""One socket's bounded outbox, the turn that writes it and the task that drains it.
 
-The hub never awaits a socket. When the transport can take bytes and nothing is waiting
-before them, a frame is written at once, in the hub's own step (one system call, no task
-switch: this is most of the cost of a fan-out). Otherwise frames wait in a deque for the
-socket's writer task, which writes everything queued in one go when the transport drains.
-When the queued frames pass the byte budget (JSON payload bytes) the outbox is dropped and
-the socket is closed with 4008, so a client that cannot keep up costs its own connection and
+The hub never awaits a socket. While the transport takes bytes, everything pushed to a
+socket during one turn of the event loop (a send's `ack`, the events of the commits that
+just landed, a `pong`) leaves at the end of that turn in one write: one system call per
+socket per turn however many frames, and no task switch. When the transport pauses, frames
+wait in order for the socket's writer task, which writes them in one go when it drains. When
+the queued frames pass the byte budget (JSON payload bytes) the outbox is dropped and the
+socket is closed with 4008, so a client that cannot keep up costs its own connection and
 nobody else's time.
 """
 
@@ -32,6 +33,28 @@ class Transport(Protocol):
         """Return when the transport takes bytes again (or the socket is gone)."""
 
 
+class Turn:
+    """The outboxes that got frames during this turn of the event loop, written at its end."""
+
+    __slots__ = ("_due", "_scheduled")
+
+    def __init__(self) -> None:
+        self._due: list[Outbox] = []
+        self._scheduled = False
+
+    def add(self, outbox: Outbox) -> None:
+        self._due.append(outbox)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.run)
+
+    def run(self) -> None:
+        due, self._due = self._due, []
+        self._scheduled = False
+        for outbox in due:
+            outbox.write_due()
+
+
 class Outbox:
     __slots__ = (  # one per socket: ten thousand idle sockets should cost little
         "_close",
@@ -40,6 +63,7 @@ class Outbox:
         "_queued",
         "_send",
         "_transport",
+        "_turn",
         "_wake",
         "closing",
         "conn_id",
@@ -57,18 +81,22 @@ class Outbox:
         close: Callable[[int, str], Awaitable[None]],
         max_bytes: int,
         transport: Transport | None = None,
+        turn: Turn | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.user_id = user_id
         self.session_id = session_id
         self._send = send  # frame by frame through the server, when there is no `transport`
         self._transport = transport
+        self._turn = turn if turn is not None else Turn()  # shared: the hub's, see above
         self._close = close
         self.max_bytes = max_bytes
         self._frames: deque[Encoded] = deque()
         self._queued = 0
         self._wake = asyncio.Event()
-        self._direct = False  # writes in the caller's step; on once the stream has opened
+        # Frames go out at the end of the turn (not through the writer task): on once the
+        # stream has opened, off while the transport is paused.
+        self._direct = False
         self.closing: tuple[int, str] | None = None
 
     @property
@@ -79,8 +107,23 @@ class Outbox:
         self.push_many([frame], len(frame.payload))
 
     def push_many(self, frames: list[Encoded], size: int) -> None:
-        if self.closing is None and not (self._direct and self._write_now(frames)):
-            self._enqueue(frames, size)
+        if self.closing is not None:
+            return
+        was_empty = not self._frames
+        self._frames.extend(frames)
+        self._queued += size
+        if self._direct:  # the budget counts only what waits on a paused transport
+            if was_empty:
+                self._turn.add(self)
+        elif not self._over_budget() and was_empty:
+            self._wake.set()
+
+    def _over_budget(self) -> bool:
+        if self._queued <= self.max_bytes:
+            return False
+        metrics.SLOW_SOCKET_CLOSES.inc()
+        self.close_soon(CLOSE_SLOW, "too slow: reconnect and resync")
+        return True
 
     def push_first(self, frame: Encoded) -> None:
         """Queue ahead of everything else (the `hello` that must open the stream)."""
@@ -97,25 +140,24 @@ class Outbox:
             self._queued = 0
             self._wake.set()
 
-    def _write_now(self, frames: list[Encoded]) -> bool:
-        """Written (or dropped for a socket already gone): True; must wait in order: False."""
-        if self._frames:
-            return False
+    def write_due(self) -> None:
+        """The turn is over: write what it pushed, or leave it to the writer task while the
+        transport is paused."""
+        if self.closing is not None or not self._direct or not self._frames:
+            return
         assert self._transport is not None
         try:
-            return self._transport.try_write(frames)
+            written = self._transport.try_write(list(self._frames))
         except ConnectionError:
-            return True  # the reader sees the disconnect and cleans up
+            written = True  # dropped: the reader sees the disconnect and cleans up
 
-    def _enqueue(self, frames: list[Encoded], size: int) -> None:
-        was_empty = not self._frames
-        self._frames.extend(frames)
-        self._queued += size
-        if self._queued > self.max_bytes:
-            metrics.SLOW_SOCKET_CLOSES.inc()
-            self.close_soon(CLOSE_SLOW, "too slow: reconnect and resync")
-        elif was_empty:
-            self._wake.set()
+        if written:
+            self._frames.clear()
+            self._queued = 0
+        else:
+            self._direct = False
+            if not self._over_budget():
+                self._wake.set()
 
     async def run(self) -> None:
         """Drain frames in order until the socket is closed; then send the close frame."""

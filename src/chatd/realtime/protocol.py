@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import orjson
@@ -33,6 +34,16 @@ class Encoded:
 
     def text(self) -> str:
         return self.payload.decode()
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A whole unmasked text frame, as a server sends it (RFC 6455 5.2; no extension)."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
 def encode(frame: dict[str, Any]) -> Encoded:
