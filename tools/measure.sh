@@ -32,7 +32,7 @@ for sync in normal full; do
   bench single-sender-$sync --members 1 --senders 1 --rate 100 --duration 5
   bench single-sender-closed-$sync --members 1 --senders 1 --closed --duration 5
   bench http-writepath-$sync --members 50 --senders 50 --rate 2500 --duration 10 --http --listeners 0
-  bench ws-writepath-$sync --members 50 --senders 50 --rate 3000 --duration 10 --listeners 0
+  bench ws-writepath-$sync --members 50 --senders 50 --rate 5000 --duration 10 --listeners 0
 done
 serve normal
 bench fanout-500 --members 50 --senders 5 --rate 500 --duration 10
