@@ -237,6 +237,30 @@ def test_typing_and_read_events(server: ChatdServer, people: dict[str, Person]) 
         ws.close()
 
 
+def test_typing_is_damped_but_a_message_ends_it(
+    server: ChatdServer, people: dict[str, Person]
+) -> None:
+    gus, hal = people["gus"], people["hal"]
+    cid = group(gus, hal)
+    gus_ws, hal_ws = WS(server.url, token_of(gus)), WS(server.url, token_of(hal))
+    for ws in (gus_ws, hal_ws):
+        ws.welcome()
+    typing = {"type": "typing", "conversation_id": cid}
+    gus_ws.send(typing)
+    hal_ws.expect("typing")
+    gus_ws.send(typing)  # a keystroke within the damping window: not relayed again
+    assert hal_ws.quiet(0.1, "typing") == []
+    # a message ends the typing (clients clear the indicator on it); the author's next
+    # keystroke, however soon, is a new "is typing"
+    gus_ws.send({"type": "send", "conversation_id": cid, "body": "done", "ref": "s"})
+    gus_ws.expect("ack", ref="s")
+    hal_ws.expect("message.created")
+    gus_ws.send(typing)
+    assert hal_ws.expect("typing")["user_id"] == gus.id
+    for ws in (gus_ws, hal_ws):
+        ws.close()
+
+
 def test_revocations_close_sockets(server: ChatdServer, team: Team) -> None:
     user, token = team.user()
     with server.client() as http:
@@ -330,12 +354,14 @@ def test_flood_is_limited_without_hurting_others(
     flooder, calm = WS(server.url, token_of(gus)), WS(server.url, token_of(hal))
     flooder.welcome()
     calm.welcome()
-    for _ in range(4000):
-        flooder.send({"type": "ping"})
+    for i in range(4000):
+        flooder.send({"type": "ping", "ref": f"p{i}"})
     hal.http.post(f"/api/v1/conversations/{cid}/messages", json={"body": "still here"})
     assert calm.expect("message.created")["message"]["body"] == "still here"
-    frames = flooder.quiet(3)
-    assert any(f.get("code") == "rate_limited" for f in frames)
+    answers = [f for f in flooder.quiet(3) if f["type"] in ("pong", "error")]
+    assert any(f.get("code") == "rate_limited" for f in answers)
+    # every frame is answered once, a pong or a refusal, and the answer carries its ref
+    assert sorted(f["ref"] for f in answers) == sorted(f"p{i}" for i in range(4000))
     flooder.close()
     calm.close()
 

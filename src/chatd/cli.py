@@ -267,7 +267,9 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
     "--listeners", type=int, help="Members that hold a socket and receive (default: all)."
 )
 @click.option(
-    "--closed", is_flag=True, help="Each sender awaits its ack before the next (WebSocket)."
+    "--closed",
+    is_flag=True,
+    help="Each sender awaits its answer before the next, --rate at most (WebSocket).",
 )
 @click.option("--queries", is_flag=True, help="Instead: time history, list and search reads.")
 @click.option(

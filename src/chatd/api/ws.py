@@ -248,12 +248,10 @@ class Socket:
             if text is None:
                 self.fail(BadRequest("frames must be JSON text"), None)
                 continue
-            if not self.bucket.take():
-                self.fail(RateLimited(1, "too many frames; slow down"), None)
-                continue
-            await self._handle(text)
+            await self._handle(text, self.bucket.take())
 
-    async def _handle(self, text: str) -> None:
+    async def _handle(self, text: str, allowed: bool = True) -> None:
+        """Parse first even over the rate: a `rate_limited` answer carries its frame's ref."""
         try:
             frame = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -265,6 +263,9 @@ class Socket:
         ref = frame.get("ref")
         if ref is not None and (not isinstance(ref, str) or len(ref) > protocol.MAX_REF_CHARS):
             self.fail(_bad("ref must be a string of at most 64 characters"), None)
+            return
+        if not allowed:
+            self.fail(RateLimited(1, "too many frames; slow down"), ref)
             return
         kind = frame.get("type")
         if kind != "ping":

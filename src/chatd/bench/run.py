@@ -41,7 +41,7 @@ class Options:
     floor: bool = False
     pid: int | None = None
     listeners: int | None = None  # members holding a socket to receive; None: all of them
-    closed: bool = False  # each sender awaits its ack before the next send (rate ignored)
+    closed: bool = False  # each sender awaits its answer before the next send (at most `rate`)
 
 
 @dataclass
@@ -114,11 +114,14 @@ async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate:
                     start: float, until: float, tally: Tally, due: dict[bytes, int],
                     answered: asyncio.Event | None = None) -> None:  # fmt: skip
     """Open loop (message n due at start + n/rate), or closed loop when `answered` is given:
-    send, wait for the ack, send the next."""
+    send, wait for the answer, send the next, but never more than `rate` a second (a socket
+    that sends faster than the server's per-socket frame limit is refused, not measured)."""
     interval = 1 / rate
     n = 0
     while True:
-        at = start + n * interval if answered is None else time.perf_counter()
+        at = start + n * interval
+        if answered is not None:
+            at = max(at, time.perf_counter())
         if at >= until:
             return
         delay = at - time.perf_counter()
@@ -171,6 +174,8 @@ def ack_reader(tally: Tally, due: dict[bytes, int], answered: asyncio.Event | No
                 answered.set()
         elif payload.startswith(b'{"type":"error"'):
             tally.errors += 1
+            if answered is not None:
+                answered.set()
 
     return on_frame
 

@@ -9,7 +9,7 @@ from chatd.clock import Clock
 from chatd.db.database import Database
 from chatd.errors import NotFound
 from chatd.models import Presence, User
-from chatd.realtime.hub import Event, Hub
+from chatd.realtime.hub import Event, Hub, Revoke
 from chatd.realtime.presence import PresenceTracker
 from chatd.store import users
 
@@ -25,6 +25,14 @@ class PresenceService:
         self.tracker = tracker
         self.clock = clock
         self._typing: dict[tuple[str, str], float] = {}
+        hub.broker.subscribe(self._on_event)
+
+    def _on_event(self, item: Event | Revoke) -> None:
+        """A sent message ends its author's typing (clients clear the indicator on it): the
+        author's next keystroke is a new "is typing" and must not be damped away."""
+        if isinstance(item, Event) and item.frame.get("type") == "message.created":
+            message = item.frame["message"]
+            self._typing.pop((message["author_id"], message["conversation_id"]), None)
 
     async def visible(self, user: User) -> list[Presence]:
         """Every active user who shares a conversation with `user`, and `user`."""
