@@ -58,10 +58,11 @@ def test_hello_first_then_direct_writes_then_queue_while_paused() -> None:
         outbox.push(frame(1))  # published between attach and hello: must wait for hello
         outbox.push_first(encode({"type": "hello"}))
         assert transport.written == []
-        writer = asyncio.create_task(outbox.run())
+        outbox.open()
         await settle()
         assert transport.written == [b'{"type":"hello"}', frame(1).payload]
         assert transport.writes == 1  # everything queued went out in one write
+        assert not outbox.writing  # an idle socket holds no task
 
         outbox.push(frame(2))  # the stream is open and the transport idle: written at the
         assert transport.written[-1] == frame(1).payload  # end of this turn of the loop
@@ -71,7 +72,8 @@ def test_hello_first_then_direct_writes_then_queue_while_paused() -> None:
         transport.paused = True
         outbox.push(frame(3))
         outbox.push_many([frame(4), frame(5)], 2 * len(frame(4).payload))
-        await settle()  # the turn found the transport paused: the writer task waits for it
+        await settle()  # the turn found the transport paused: a writer task waits for it
+        assert outbox.writing
         transport.paused = False
         outbox.push(frame(6))  # frames wait before it: it must not overtake them
         await settle()
@@ -79,9 +81,13 @@ def test_hello_first_then_direct_writes_then_queue_while_paused() -> None:
         transport.resumed.set()
         await settle()
         assert transport.written[3:] == [frame(n).payload for n in (3, 4, 5, 6)]
+        assert not outbox.writing  # drained: back to direct writes, and no task
+        outbox.push(frame(7))
+        await settle()
+        assert transport.written[-1] == frame(7).payload
 
         outbox.close_soon(1000, "")
-        await writer
+        await outbox.finished()
         assert closed == [(1000, "")]
 
     asyncio.run(scenario())
@@ -91,7 +97,7 @@ def test_everything_pushed_in_one_turn_leaves_in_one_write() -> None:
     async def scenario() -> None:
         transport = FakeTransport()
         outbox, _ = make(transport)
-        writer = asyncio.create_task(outbox.run())
+        outbox.open()
         outbox.push_first(encode({"type": "hello"}))
         await settle()
         writes = transport.writes
@@ -103,7 +109,7 @@ def test_everything_pushed_in_one_turn_leaves_in_one_write() -> None:
         assert transport.writes == writes + 1
         assert transport.written[-4:] == [frame(n).payload for n in (1, 2, 3, 4)]
         outbox.close_soon(1000, "")
-        await writer
+        await outbox.finished()
 
     asyncio.run(scenario())
 
@@ -112,7 +118,7 @@ def test_budget_closes_with_4008_and_a_gone_peer_drops_frames() -> None:
     async def scenario() -> None:
         transport = FakeTransport()
         outbox, closed = make(transport, max_bytes=3 * len(frame(1).payload))
-        writer = asyncio.create_task(outbox.run())
+        outbox.open()
         outbox.push_first(encode({"type": "hello"}))
         await settle()
         transport.gone = True
@@ -131,7 +137,7 @@ def test_budget_closes_with_4008_and_a_gone_peer_drops_frames() -> None:
             outbox.push(frame(n))
         assert outbox.closing == (CLOSE_SLOW, "too slow: reconnect and resync")
         transport.resumed.set()  # the writer task was waiting for the drain
-        await writer
+        await outbox.finished()
         assert closed == [outbox.closing]
 
     asyncio.run(scenario())

@@ -137,18 +137,28 @@ class StalledSocket:
         data, self.buffer = self.buffer[:n], self.buffer[n:]
         return data
 
+    def next_frame(self) -> tuple[int, bytes]:
+        """The server's next frame: (opcode, payload)."""
+        first, second = self._read(2)
+        length = second & 0x7F
+        if length == 126:
+            length = struct.unpack("!H", self._read(2))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", self._read(8))[0]
+        return first & 0x0F, self._read(length)
+
     def close_code(self, timeout: float = 30) -> int:
         """Drain everything the server sent; the code of its close frame."""
         self.sock.settimeout(timeout)
         while True:
-            first, second = self._read(2)
-            length = second & 0x7F
-            if length == 126:
-                length = struct.unpack("!H", self._read(2))[0]
-            elif length == 127:
-                length = struct.unpack("!Q", self._read(8))[0]
-            payload = self._read(length)
-            if first & 0x0F == 0x8:
+            opcode, payload = self.next_frame()
+            if opcode == 0x8:
                 code: int = struct.unpack("!H", payload[:2])[0]
                 self.sock.close()
                 return code
+
+
+def client_frame(payload: bytes) -> bytes:
+    """A masked text frame (a zero mask leaves the payload as it is), under 126 bytes."""
+    assert len(payload) < 126
+    return bytes((0x81, 0x80 | len(payload))) + b"\x00\x00\x00\x00" + payload

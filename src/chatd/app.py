@@ -81,5 +81,7 @@ def create_app(config: Config, clock: Clock | None = None) -> Starlette:
         routes=table,
         lifespan=lifespan,
         exception_handlers=handlers,
-        middleware=[Middleware(AccessMiddleware, route_of=templates.get)],
+        middleware=[
+            Middleware(AccessMiddleware, route_of=templates.get, sockets=routes.sockets(table))
+        ],
     )

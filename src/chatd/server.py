@@ -19,6 +19,7 @@ from collections.abc import Generator
 import uvicorn
 
 from chatd import systemd
+from chatd.api.wsprotocol import ChatdWebSocketProtocol
 from chatd.app import create_app
 from chatd.config import Config
 from chatd.log import event
@@ -58,6 +59,7 @@ async def run(config: Config) -> int:
         log_config=None,
         access_log=False,
         lifespan="on",
+        ws=ChatdWebSocketProtocol,  # uvicorn's own, lighter per idle socket
         ws_max_size=64 * 1024,
         # Compression would cost a deflate per socket per event (no frame could be shared)
         # to save bandwidth a LAN does not lack.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from . import conversations, files, messages, openapi, ops, team, users, web, ws
@@ -91,3 +93,13 @@ def templates(routes: list[BaseRoute]) -> dict[object, str]:
         if endpoint is not None and path is not None:
             found[endpoint] = path
     return found
+
+
+def sockets(routes: list[BaseRoute]) -> dict[str, Any]:
+    """path -> endpoint of the WebSocket routes (fixed paths), for `AccessMiddleware` to call
+    before the router."""
+    return {
+        route.path: route.endpoint
+        for route in routes
+        if isinstance(route, WebSocketRoute) and "{" not in route.path
+    }

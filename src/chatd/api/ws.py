@@ -1,9 +1,9 @@
 """`GET /api/v1/ws`: one WebSocket from authentication to close.
 
-The reader turns frames into service calls; sends run as tasks (at most a few dozen in flight
-per socket, queued to the writer in frame order) so a socket can keep many sends in flight
-while each `ack` still waits for its commit. Outbound frames go through the socket's
-`Outbox`, drained by its own writer task.
+The reader turns frames into service calls. A `send` is queued to the database writer in
+frame order and answered by a callback on its commit (at most a few dozen in flight per
+socket), so a socket keeps many sends in flight while each `ack` still waits for its commit.
+Outbound frames go through the socket's `Outbox`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import contextlib
 import functools
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+from starlette.types import Message as ASGIMessage
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chatd.errors import BadRequest, ChatdError, RateLimited, Unavailable
@@ -31,6 +33,7 @@ from chatd.services.container import Services
 from chatd.services.messages import Draft
 from chatd.services.throttle import TokenBucket
 
+from . import wsprotocol
 from .auth import COOKIE
 
 log = logging.getLogger("chatd.ws")
@@ -57,6 +60,15 @@ def origin_allowed(websocket: WebSocket, services: Services, origin: str) -> boo
 
 async def endpoint(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
+    principal = await _authenticate(websocket, services)
+    if principal is not None:
+        await Socket(websocket, services, principal).serve()
+
+
+async def _authenticate(websocket: WebSocket, services: Services) -> Principal | None:
+    """Accept the upgrade (or refuse it, 403) and find who is calling: None once the socket
+    is closed. (A function of its own so that nothing of the handshake, the token included,
+    stays referenced by a frame for the socket's life.)"""
     header = websocket.headers.get("authorization")
     token: str | None = None
     if header is not None:
@@ -66,7 +78,7 @@ async def endpoint(websocket: WebSocket) -> None:
         origin = websocket.headers.get("origin")
         if origin is not None and not origin_allowed(websocket, services, origin):
             await websocket.close()  # before the upgrade: the client sees 403
-            return
+            return None
         token = websocket.cookies[COOKIE]
     await websocket.accept()
     if token is None:
@@ -79,8 +91,7 @@ async def endpoint(websocket: WebSocket) -> None:
             principal = None
     if principal is None:
         await websocket.close(protocol.CLOSE_UNAUTHORIZED, "not signed in")
-        return
-    await Socket(websocket, services, principal).serve()
+    return principal
 
 
 async def _auth_frame(websocket: WebSocket) -> str | None:
@@ -114,20 +125,20 @@ class DirectTransport:
     queued for a socket in one write.
     """
 
-    __slots__ = ("_conn", "_proto")
+    __slots__ = ("_conn", "_proto", "receive")
 
     def __init__(self, proto: Any) -> None:
         self._proto = proto
         self._conn = proto.conn
+        self.receive: Callable[[], Awaitable[ASGIMessage]] = proto.receive  # the ASGI receive
 
     @classmethod
     def of(cls, websocket: WebSocket) -> DirectTransport | None:
-        """None where uvicorn does not expose this (another server, another version) or a
-        frame cannot be shared (an extension such as compression was negotiated): the outbox
-        then sends frame by frame through ASGI."""
-        server_send = websocket.scope.get("chatd.server_send")
-        proto = getattr(server_send, "__self__", None)
-        needed = ("conn", "transport", "writable", "close_sent", "disconnected")
+        """None where chatd's protocol is not the server's (`api/wsprotocol.py`) or a frame
+        cannot be shared (an extension such as compression was negotiated): the outbox then
+        sends frame by frame through ASGI."""
+        proto = websocket.scope.get("extensions", {}).get(wsprotocol.EXTENSION)
+        needed = ("conn", "transport", "writable", "close_sent", "disconnected", "receive")
         if proto is None or not all(hasattr(proto, name) for name in needed):
             return None
         conn = proto.conn
@@ -160,6 +171,7 @@ class Socket:
         "inflight",
         "outbox",
         "principal",
+        "receive",
         "services",
         "slots",
         "user",
@@ -171,6 +183,9 @@ class Socket:
         self.services = services
         self.principal = principal
         self.user = principal.user
+        direct = DirectTransport.of(websocket)
+        # frames straight from chatd's protocol; Starlette's checks per frame add nothing here
+        self.receive = direct.receive if direct is not None else websocket.receive
         self.outbox = Outbox(
             secrets.token_hex(8),
             principal.user.id,
@@ -178,7 +193,7 @@ class Socket:
             websocket.send_text,
             self._close,
             services.config.limits.ws_outbox_bytes,
-            DirectTransport.of(websocket),
+            direct,
             services.hub.turn,
         )
         self.bucket = TokenBucket(services.clock, FRAMES_PER_S, FRAME_BURST)
@@ -202,7 +217,6 @@ class Socket:
         conn_id = self.outbox.conn_id
         hub.attach(self.outbox)
         tracker.connected(self.user.id, conn_id)
-        writer: asyncio.Task[None] | None = None
         event(
             log,
             logging.INFO,
@@ -212,19 +226,9 @@ class Socket:
             batched=self.outbox.batched,
         )
         try:
-            markers = await self.services.conversations.hello_markers(self.user)
-            hello = {
-                "type": "hello",
-                "user": self.user.to_json(),
-                "session_id": self.principal.session_id,
-                "conversations": [
-                    {"id": cid, "last_seq": last, "read_seq": read} for cid, last, read in markers
-                ],
-                "heartbeat_s": protocol.HEARTBEAT_S,
-            }
             # Events published since attach wait in the outbox; hello goes out before them.
-            self.outbox.push_first(protocol.encode(hello))
-            writer = asyncio.create_task(self.outbox.run(), name=f"chatd-ws-writer-{conn_id}")
+            self.outbox.push_first(await self._hello())
+            self.outbox.open()
             await self._read_loop()
         except WebSocketDisconnect:
             pass
@@ -234,14 +238,28 @@ class Socket:
             if self.inflight:
                 await asyncio.gather(*self.inflight, return_exceptions=True)
             self.outbox.close_soon(protocol.CLOSE_NORMAL, "")
-            if writer is not None:
-                with contextlib.suppress(TimeoutError):  # wait_for cancels it on timeout
-                    await asyncio.wait_for(writer, 2)
+            with contextlib.suppress(TimeoutError):  # the writer is cancelled on timeout
+                async with asyncio.timeout(2):
+                    await self.outbox.finished()
             event(log, logging.INFO, "ws.close", user_id=self.user.id, conn=conn_id)
+
+    async def _hello(self) -> Encoded:
+        markers = await self.services.conversations.hello_markers(self.user)
+        return protocol.encode(
+            {
+                "type": "hello",
+                "user": self.user.to_json(),
+                "session_id": self.principal.session_id,
+                "conversations": [
+                    {"id": cid, "last_seq": last, "read_seq": read} for cid, last, read in markers
+                ],
+                "heartbeat_s": protocol.HEARTBEAT_S,
+            }
+        )
 
     async def _read_loop(self) -> None:
         while self.outbox.closing is None:
-            message = await self.websocket.receive()
+            message = await self.receive()
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")

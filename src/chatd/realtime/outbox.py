@@ -4,16 +4,19 @@ The hub never awaits a socket. While the transport takes bytes, everything pushe
 socket during one turn of the event loop (a send's `ack`, the events of the commits that
 just landed, a `pong`) leaves at the end of that turn in one write: one system call per
 socket per turn however many frames, and no task switch. When the transport pauses, frames
-wait in order for the socket's writer task, which writes them in one go when it drains. When
-the queued frames pass the byte budget (JSON payload bytes) the outbox is dropped and the
-socket is closed with 4008, so a client that cannot keep up costs its own connection and
-nobody else's time.
+wait in order for a writer task, which writes them in one go when it drains. When the queued
+frames pass the byte budget (JSON payload bytes) the outbox is dropped and the socket is
+closed with 4008, so a client that cannot keep up costs its own connection and nobody
+else's time.
+
+The writer task exists only while it has work (the first frames, a paused transport, the
+close): an idle socket holds no task, no event and no deque, which is most of what ten
+thousand idle sockets would otherwise cost.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -60,11 +63,12 @@ class Outbox:
         "_close",
         "_direct",
         "_frames",
+        "_open",
         "_queued",
         "_send",
         "_transport",
         "_turn",
-        "_wake",
+        "_writer",
         "closing",
         "conn_id",
         "max_bytes",
@@ -91,10 +95,12 @@ class Outbox:
         self._turn = turn if turn is not None else Turn()  # shared: the hub's, see above
         self._close = close
         self.max_bytes = max_bytes
-        self._frames: deque[Encoded] = deque()
+        self._frames: list[Encoded] = []
         self._queued = 0
-        self._wake = asyncio.Event()
-        # Frames go out at the end of the turn (not through the writer task): on once the
+        self._writer: asyncio.Task[None] | None = None
+        # Until `open()` frames wait: the `hello` must be first on the wire.
+        self._open = False
+        # Frames go out at the end of the turn (not through a writer task): on once the
         # stream has opened, off while the transport is paused.
         self._direct = False
         self.closing: tuple[int, str] | None = None
@@ -102,6 +108,11 @@ class Outbox:
     @property
     def batched(self) -> bool:
         return self._transport is not None
+
+    @property
+    def writing(self) -> bool:
+        """A writer task is at work (frames wait on a paused transport, or the close)."""
+        return self._writer is not None
 
     def push(self, frame: Encoded) -> None:
         self.push_many([frame], len(frame.payload))
@@ -115,8 +126,8 @@ class Outbox:
         if self._direct:  # the budget counts only what waits on a paused transport
             if was_empty:
                 self._turn.add(self)
-        elif not self._over_budget() and was_empty:
-            self._wake.set()
+        elif not self._over_budget():
+            self._wake()
 
     def _over_budget(self) -> bool:
         if self._queued <= self.max_bytes:
@@ -128,9 +139,14 @@ class Outbox:
     def push_first(self, frame: Encoded) -> None:
         """Queue ahead of everything else (the `hello` that must open the stream)."""
         if self.closing is None:
-            self._frames.appendleft(frame)
+            self._frames.insert(0, frame)
             self._queued += len(frame.payload)
-            self._wake.set()
+            self._wake()
+
+    def open(self) -> None:
+        """Let frames flow, those waiting first (the `hello` at their head)."""
+        self._open = True
+        self._wake()
 
     def close_soon(self, code: int, reason: str) -> None:
         if self.closing is None:
@@ -138,16 +154,27 @@ class Outbox:
             self._direct = False
             self._frames.clear()
             self._queued = 0
-            self._wake.set()
+            self._wake()
+
+    async def finished(self) -> None:
+        """Wait for the writer, the close frame included (cancelled with the caller)."""
+        if self._writer is not None:
+            await self._writer
+
+    def _wake(self) -> None:
+        if self._open and self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write(), name=f"chatd-ws-writer-{self.conn_id}"
+            )
 
     def write_due(self) -> None:
-        """The turn is over: write what it pushed, or leave it to the writer task while the
+        """The turn is over: write what it pushed, or leave it to a writer task while the
         transport is paused."""
         if self.closing is not None or not self._direct or not self._frames:
             return
         assert self._transport is not None
         try:
-            written = self._transport.try_write(list(self._frames))
+            written = self._transport.try_write(self._frames)
         except ConnectionError:
             written = True  # dropped: the reader sees the disconnect and cleans up
 
@@ -157,29 +184,31 @@ class Outbox:
         else:
             self._direct = False
             if not self._over_budget():
-                self._wake.set()
+                self._wake()
 
-    async def run(self) -> None:
-        """Drain frames in order until the socket is closed; then send the close frame."""
+    async def _write(self) -> None:
+        """Drain frames in order; then hand the socket to the turn's direct writes, or send
+        the close frame. Ends when nothing waits: the next push that needs it starts another."""
         frames = self._frames
         try:
-            while self.closing is None:
-                await self._wake.wait()
-                self._wake.clear()
-                while frames and self.closing is None:
-                    if self._transport is not None:
-                        if not self._transport.try_write(list(frames)):
-                            await self._transport.drained()
-                            continue
-                        frames.clear()
-                        self._queued = 0
+            while frames and self.closing is None:
+                if self._transport is not None:
+                    if not self._transport.try_write(frames):
+                        await self._transport.drained()
                         continue
-                    frame = frames.popleft()
-                    self._queued -= len(frame.payload)
-                    await self._send(frame.text())
-                if self._transport is not None and self.closing is None:
+                    frames.clear()
+                    self._queued = 0
+                    continue
+                frame = frames.pop(0)
+                self._queued -= len(frame.payload)
+                await self._send(frame.text())
+            if self.closing is None:
+                if self._transport is not None:
                     self._direct = True
+                return
             code, reason = self.closing
             await self._close(code, reason)
         except Exception:
             return  # the peer is gone (each server says so its own way); the reader cleans up
+        finally:
+            self._writer = None

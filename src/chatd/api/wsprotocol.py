@@ -1,0 +1,135 @@
+"""uvicorn's sans-io WebSocket protocol, trimmed for ten thousand sockets that mostly wait.
+
+A chat socket lives for hours and is idle nearly all of that time, so what it holds while it
+waits is what a server of many sockets costs. uvicorn's protocol keeps, for the life of the
+connection, the handshake's request and response (their headers parsed twice over), an
+`asyncio.Queue` for the app's receive side and an `asyncio.Event` for write back-pressure:
+five deques between them, 760 bytes each before anything is queued. This subclass keeps
+uvicorn's behaviour and swaps those for objects that cost nothing until used, lets go of the
+handshake once the upgrade is answered (the scope's `headers` are emptied then: read them
+before accepting), and offers itself to the app as the ASGI extension
+`chatd.websocket`, which `api/ws.py` uses to write frames straight to the transport.
+
+It is chosen with uvicorn's own `ws=` option (`server.py`); under any other server the app
+falls back to plain ASGI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import Protocol
+
+EXTENSION = "chatd.websocket"
+
+
+class Inbox:
+    """The part of `asyncio.Queue` uvicorn's protocol uses (`put_nowait`, `get`, `empty`),
+    for its one consumer, the app: a list and, only while the app waits, one future."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    async def get(self) -> Any:
+        while not self._items:
+            if self._waiter is not None:
+                raise RuntimeError("a WebSocket's messages have one reader")
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+
+class Flag:
+    """`asyncio.Event` (`set`, `clear`, `is_set`, `wait`) without a deque per instance."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        if self._set:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return True
+
+
+class ChatdWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's protocol with light waiting objects and no handshake kept after it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Flag()  # type: ignore[assignment]
+        self.writable.set()
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][EXTENSION] = self
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if self.handshake_complete and getattr(self, "response", None) is not None:
+            self._forget_handshake()
+
+    def _forget_handshake(self) -> None:
+        """The upgrade is answered: nothing reads the handshake again, so let it go.
+
+        Three things hold it: uvicorn's `request` and `response`; the scope's `headers`, which
+        chatd reads before it accepts (credentials, Origin) and never after; and websockets'
+        server parser, a generator whose frame keeps the parsed request as a local for the
+        connection's life. That parser now waits at the start of frame parsing, with nothing
+        buffered (a client sends no frame before it sees the 101 just written), which is
+        exactly where a fresh frame parser starts: swap it in.
+        """
+        self.request = self.response = None  # type: ignore[assignment]
+        headers = self.scope.get("headers")
+        if isinstance(headers, list):
+            headers.clear()  # in place: Starlette's view of them is this same list
+        conn = self.conn
+        if not conn.reader.buffer and conn.parser_exc is None:
+            conn.parser = Protocol.parse(conn)
+            next(conn.parser)
