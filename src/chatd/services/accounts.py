@@ -158,7 +158,28 @@ class Accounts:
         return principal
 
     async def list_sessions(self, principal: Principal) -> list[Session]:
-        return await self.db.read(sessions.list_for_user, principal.user.id)
+        """The caller's sessions that still sign in (an expired one awaits the pruner)."""
+        return await self.db.read(
+            sessions.list_for_user, principal.user.id, now_ms(self.clock) - self._ttl_ms
+        )
+
+    async def prune_sessions(self) -> int:
+        """Delete expired sessions, so the table holds only tokens that still work."""
+        removed = await self.db.write(
+            sessions.delete_unused_since, now_ms(self.clock) - self._ttl_ms
+        )
+        if removed:
+            event(log, logging.INFO, "sessions.pruned", count=removed)
+        return removed
+
+    async def run_session_pruner(self, every_s: float = 3600.0) -> None:
+        """Prune at start, then hourly."""
+        while True:
+            try:
+                await self.prune_sessions()
+            except sqlite3.Error:
+                log.exception("session prune failed")
+            await asyncio.sleep(every_s)
 
     async def revoke_session(self, principal: Principal, session_id: str) -> None:
         def revoke(conn: sqlite3.Connection) -> bool:

@@ -108,6 +108,7 @@ class Services:
         )
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
+            services.spawn(accounts.run_session_pruner(), "session-pruner")
             services.spawn(presence.run(), "presence")
             services.spawn(files.run_sweeper(), "orphan-sweeper")
         return services

@@ -56,12 +56,19 @@ def touch(conn: sqlite3.Connection, session_id: str, now: int) -> None:
     conn.execute("UPDATE sessions SET last_used_at = ? WHERE id = ?", (now, session_id))
 
 
-def list_for_user(conn: sqlite3.Connection, user_id: str) -> list[Session]:
+def list_for_user(conn: sqlite3.Connection, user_id: str, used_after: int = 0) -> list[Session]:
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM sessions WHERE user_id = ? ORDER BY last_used_at DESC",
-        (user_id,),
+        f"SELECT {_COLUMNS} FROM sessions WHERE user_id = ? AND last_used_at >= ? "
+        "ORDER BY last_used_at DESC",
+        (user_id, used_after),
     )
     return [_session(row) for row in rows]
+
+
+def delete_unused_since(conn: sqlite3.Connection, used_before: int) -> int:
+    """Remove sessions last used before `used_before` (expired: no token of theirs is
+    accepted any more); how many."""
+    return conn.execute("DELETE FROM sessions WHERE last_used_at < ?", (used_before,)).rowcount
 
 
 def delete(conn: sqlite3.Connection, session_id: str, user_id: str) -> bool:
