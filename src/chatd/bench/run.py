@@ -145,7 +145,10 @@ async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate:
         tally.sent_by[index] += 1
         n += 1
         if answered is not None:
-            await asyncio.wait_for(answered.wait(), 10)
+            try:
+                await asyncio.wait_for(answered.wait(), 10)
+            except TimeoutError:
+                return  # no answer: the report counts it as unacknowledged
 
 
 EPOCH_SHIFT = time.perf_counter_ns() - int(time.perf_counter() * 1e9)
