@@ -39,6 +39,15 @@ def group(owner: Person, *others: Person) -> str:
     return cid
 
 
+def gus_and_hal(server: ChatdServer, people: dict[str, Person]) -> tuple[str, WS, WS]:
+    """A new group of gus and hal, and a welcomed socket each."""
+    cid = group(people["gus"], people["hal"])
+    sockets = WS(server.url, token_of(people["gus"])), WS(server.url, token_of(people["hal"]))
+    for ws in sockets:
+        ws.welcome()
+    return cid, *sockets
+
+
 def test_authentication_ways(server: ChatdServer, people: dict[str, Person]) -> None:
     gus = people["gus"]
     by_header = WS(server.url, token_of(gus))
@@ -240,11 +249,7 @@ def test_typing_and_read_events(server: ChatdServer, people: dict[str, Person]) 
 def test_typing_is_damped_but_a_message_ends_it(
     server: ChatdServer, people: dict[str, Person]
 ) -> None:
-    gus, hal = people["gus"], people["hal"]
-    cid = group(gus, hal)
-    gus_ws, hal_ws = WS(server.url, token_of(gus)), WS(server.url, token_of(hal))
-    for ws in (gus_ws, hal_ws):
-        ws.welcome()
+    cid, gus_ws, hal_ws = gus_and_hal(server, people)
     typing = {"type": "typing", "conversation_id": cid}
     gus_ws.send(typing)
     hal_ws.expect("typing")
@@ -256,7 +261,7 @@ def test_typing_is_damped_but_a_message_ends_it(
     gus_ws.expect("ack", ref="s")
     hal_ws.expect("message.created")
     gus_ws.send(typing)
-    assert hal_ws.expect("typing")["user_id"] == gus.id
+    assert hal_ws.expect("typing")["user_id"] == people["gus"].id
     for ws in (gus_ws, hal_ws):
         ws.close()
 
@@ -349,14 +354,10 @@ def test_never_connected_user_is_offline_with_null_last_seen(
 def test_flood_is_limited_without_hurting_others(
     server: ChatdServer, people: dict[str, Person]
 ) -> None:
-    gus, hal = people["gus"], people["hal"]
-    cid = group(gus, hal)
-    flooder, calm = WS(server.url, token_of(gus)), WS(server.url, token_of(hal))
-    flooder.welcome()
-    calm.welcome()
+    cid, flooder, calm = gus_and_hal(server, people)
     for i in range(4000):
         flooder.send({"type": "ping", "ref": f"p{i}"})
-    hal.http.post(f"/api/v1/conversations/{cid}/messages", json={"body": "still here"})
+    people["hal"].http.post(f"/api/v1/conversations/{cid}/messages", json={"body": "still here"})
     assert calm.expect("message.created")["message"]["body"] == "still here"
     answers = [f for f in flooder.quiet(3) if f["type"] in ("pong", "error")]
     assert any(f.get("code") == "rate_limited" for f in answers)
