@@ -112,7 +112,8 @@ class ChatdWebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def send(self, message: Any) -> None:
         await super().send(message)
-        if self.handshake_complete and getattr(self, "response", None) is not None:
+        accepted = message["type"] == "websocket.accept" and self.handshake_complete
+        if accepted and getattr(self, "response", None) is not None:
             self._forget_handshake()
 
     def _forget_handshake(self) -> None:
