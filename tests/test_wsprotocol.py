@@ -127,7 +127,14 @@ def test_the_handshake_is_let_go_once_accepted() -> None:
         assert scope["headers"] == []  # the credentials with them
         assert b"secret" not in repr(proto.conn.parser.gi_frame.f_locals).encode()
         proto.data_received(client_frame(b'{"type":"ping"}'))  # the fresh parser reads on
+        # uvicorn itself uses the light objects (a renamed attribute would leave it its own)
+        assert isinstance(proto.queue, Inbox) and not proto.queue.empty()
         assert (await proto.receive())["text"] == '{"type":"ping"}'
+        assert isinstance(proto.writable, Flag) and proto.writable.is_set()
+        proto.pause_writing()
+        assert not proto.writable.is_set()
+        proto.resume_writing()
+        assert proto.writable.is_set()
         for task in proto.tasks:
             task.cancel()
 
