@@ -141,3 +141,47 @@ def test_budget_closes_with_4008_and_a_gone_peer_drops_frames() -> None:
         assert closed == [outbox.closing]
 
     asyncio.run(scenario())
+
+
+def test_without_a_transport_frames_go_one_by_one_through_asgi_in_order() -> None:
+    """The fallback under another server: each frame an ASGI send, hello first, nothing
+    overtaken while a send waits, and a close stops what is still queued."""
+
+    async def scenario() -> None:
+        sent: list[str] = []
+        closed: list[tuple[int, str]] = []
+        gate = asyncio.Event()
+        gate.set()
+
+        async def send(text: str) -> None:
+            await gate.wait()
+            sent.append(text)
+
+        async def close(code: int, reason: str) -> None:
+            closed.append((code, reason))
+
+        outbox = Outbox("c", "u", "s", send, close, 10_000)
+        outbox.push(frame(1))
+        outbox.push_first(encode({"type": "hello"}))
+        outbox.open()
+        await settle()
+        assert sent == ['{"type":"hello"}', frame(1).payload.decode()]
+        assert not outbox.writing
+        gate.clear()  # the server is slow to take the next frame
+        outbox.push(frame(2))
+        await settle()
+        outbox.push_many([frame(3), frame(4)], 2 * len(frame(3).payload))
+        gate.set()
+        await settle()
+        assert sent[2:] == [frame(n).payload.decode() for n in (2, 3, 4)]
+        gate.clear()
+        for n in (5, 6, 7):
+            outbox.push(frame(n))
+        await settle()  # 5 is being sent; 6 and 7 wait
+        outbox.close_soon(1000, "")
+        gate.set()
+        await outbox.finished()
+        assert sent[5:] == [frame(5).payload.decode()]
+        assert closed == [(1000, "")]
+
+    asyncio.run(scenario())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from . import conversations, files, messages, openapi, ops, team, users, web, ws
 
@@ -95,7 +96,7 @@ def templates(routes: list[BaseRoute]) -> dict[object, str]:
     return found
 
 
-def sockets(routes: list[BaseRoute]) -> dict[str, Any]:
+def sockets(routes: list[BaseRoute]) -> dict[str, Callable[[WebSocket], Awaitable[None]]]:
     """path -> endpoint of the WebSocket routes (fixed paths), for `AccessMiddleware` to call
     before the router."""
     return {

@@ -268,7 +268,7 @@ class Socket:
                 continue
             await self._handle(text, self.bucket.take())
 
-    async def _handle(self, text: str, allowed: bool = True) -> None:
+    async def _handle(self, text: str, allowed: bool) -> None:
         """Parse first even over the rate: a `rate_limited` answer carries its frame's ref."""
         try:
             frame = orjson.loads(text)

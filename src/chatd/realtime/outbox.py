@@ -199,9 +199,14 @@ class Outbox:
                     frames.clear()
                     self._queued = 0
                     continue
-                frame = frames.pop(0)
-                self._queued -= len(frame.payload)
-                await self._send(frame.text())
+                # frame by frame through the server: take what waits now, in one piece
+                batch = frames.copy()
+                frames.clear()
+                for frame in batch:
+                    if self.closing is not None:
+                        break
+                    self._queued -= len(frame.payload)
+                    await self._send(frame.text())
             if self.closing is None:
                 if self._transport is not None:
                     self._direct = True
