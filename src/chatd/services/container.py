@@ -23,13 +23,18 @@ from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
 from chatd.services.bots import Bots
+from chatd.services.commands import Commands
 from chatd.services.conversations import Conversations
 from chatd.services.files import Files
+from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
+from chatd.services.outbound import Outbound
+from chatd.services.outgoing import OutgoingHooks
 from chatd.services.presence import PresenceService
 from chatd.services.search import Search, SearchIndexer
 from chatd.services.team import Team
 from chatd.services.users import Site, Users
+from chatd.services.webhooks import Webhooks
 from chatd.store import conversations as conversation_store
 
 log = logging.getLogger("chatd")
@@ -53,6 +58,24 @@ def prepare_data_dir(config: Config) -> Path:
     return db_path
 
 
+def _integrations(
+    config: Config,
+    clock: Clock,
+    db: Database,
+    hub: Hub,
+    messages: Messages,
+    users: Users,
+    site: Site,
+    keyring: Keyring,
+) -> tuple[Outbound, Webhooks, Commands, OutgoingHooks]:
+    """One outbound client shared by every integration that calls out."""
+    outbound = Outbound(config.integrations.deny_networks, config.integrations.timeout_s)
+    webhooks = Webhooks(db, messages, keyring, site, clock, config.limits.webhook_per_minute)
+    commands = Commands(db, hub, messages, outbound, keyring, users, site, clock)
+    outgoing = OutgoingHooks(db, messages, outbound, keyring, users, clock)
+    return outbound, webhooks, commands, outgoing
+
+
 @dataclass
 class Services:
     config: Config
@@ -69,6 +92,10 @@ class Services:
     team: Team
     search: Search
     bots: Bots
+    outbound: Outbound
+    webhooks: Webhooks
+    commands: Commands
+    outgoing: OutgoingHooks
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -93,6 +120,7 @@ class Services:
         )
         presence = PresenceService(db, hub, tracker, clock)
         files = Files(db, clock, config)
+        keyring = await asyncio.to_thread(Keyring.load, config.storage.path)
         services = cls(
             config,
             clock,
@@ -108,12 +136,14 @@ class Services:
             Team(db, hub, clock),
             Search(db, indexer),
             Bots(db, hub, accounts, users, clock),
+            *_integrations(config, clock, db, hub, messages, users, site, keyring),
         )
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
             services.spawn(accounts.run_session_pruner(), "session-pruner")
             services.spawn(presence.run(), "presence")
             services.spawn(files.run_sweeper(), "orphan-sweeper")
+            services.spawn(services.outgoing.run(), "outgoing-hooks")
         return services
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
@@ -133,6 +163,8 @@ class Services:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.outgoing.close()
+        await self.outbound.close()
         await self.presence.flush_last_seen()
         await self.search.indexer.close()
         await self.db.stop()
