@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -148,6 +149,30 @@ OPTIONS: tuple[Option, ...] = (
         choices=("debug", "info", "warning", "error"),
     ),
     Option("log", "format", str, "text", "text or json", choices=("text", "json")),
+    # ---- several nodes (docs/operations.md, "When you outgrow one machine") -------------
+    Option(
+        "cluster",
+        "bus",
+        str,
+        "local",
+        "local (one process) or nats (several nodes on PostgreSQL share events over NATS)",
+        choices=("local", "nats"),
+    ),
+    Option(
+        "cluster",
+        "nats_url",
+        str,
+        "nats://127.0.0.1:4222",
+        "NATS server(s), comma-separated",
+        secret=True,  # a URL may carry a user and password
+    ),
+    Option(
+        "cluster",
+        "node_name",
+        str,
+        "",
+        "this node's name in logs, /metrics and /readyz; empty means the host name",
+    ),
 )
 
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
@@ -206,6 +231,17 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    bus: str
+    nats_url: str
+    node_name: str
+
+    @property
+    def nats_servers(self) -> list[str]:
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     storage: StorageConfig
@@ -213,6 +249,7 @@ class Config:
     limits: LimitsConfig
     presence: PresenceConfig
     log: LogConfig
+    cluster: ClusterConfig
 
     def base_url(self) -> str:
         """The URL people open: `server.public_url`, else built from host and port."""
@@ -241,6 +278,7 @@ _SECTION_TYPES = {
     "limits": LimitsConfig,
     "presence": PresenceConfig,
     "log": LogConfig,
+    "cluster": ClusterConfig,
 }
 
 
@@ -344,11 +382,28 @@ def load(
             values[name] = tuple(values[name])
     if not values["storage.data_dir"]:
         values["storage.data_dir"] = platformdirs.user_data_dir("chatd")
+    _check_cluster(values)
     sections: dict[str, Any] = {}
     for section, cls in _SECTION_TYPES.items():
         fields = {f.name: values[f"{section}.{f.name}"] for f in dataclasses.fields(cls)}
         sections[section] = cls(**fields)
     return Config(**sections)
+
+
+def _check_cluster(values: dict[str, Any]) -> None:
+    """The cluster keys that only make sense together (see "Scale-out" in the contract)."""
+    if not values["cluster.node_name"]:
+        values["cluster.node_name"] = socket.gethostname()
+    if values["cluster.bus"] == "nats":
+        backend = values.get("storage.backend", "sqlite")
+        if backend == "sqlite":
+            raise ConfigError(
+                "cluster.bus = nats needs storage.backend = postgres: the embedded SQLite "
+                "database serves one node only (set storage.backend and storage.postgres_url, "
+                "or cluster.bus = local)"
+            )
+        if not values["cluster.nats_url"].replace(",", "").strip():
+            raise ConfigError("cluster.nats_url: name at least one NATS server")
 
 
 def _toml_value(value: Any) -> str:
