@@ -23,6 +23,7 @@ from chatd.db.database import Database, connect
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
+from chatd.services.bots import Bots
 from chatd.services.conversations import Conversations
 from chatd.services.files import Files
 from chatd.services.messages import Messages
@@ -73,6 +74,7 @@ class Services:
     files: Files
     team: Team
     search: Search
+    bots: Bots
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     link: ClusterLink | None = None  # one node of several (cluster.bus = "nats")
 
@@ -126,6 +128,7 @@ class Services:
             files,
             Team(db, hub, clock),
             Search(db, indexer),
+            Bots(db, hub, accounts, users, clock),
         )
         if bus is not None and cluster_tracker is not None:
             link = cluster.ClusterLink(db, hub, bus, cluster_tracker, accounts.forget_sessions)
