@@ -8,6 +8,7 @@ a `Config` without re-validating it.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -132,12 +133,36 @@ class LimitsConfig:
     ws_outbox_bytes: int = setting(
         4194304, "queued bytes per socket before it is closed with 4008", minimum=65536
     )
+    webhook_per_minute: int = setting(
+        60, "messages one incoming webhook may post per minute before 429", minimum=1
+    )
 
 
 @dataclass(frozen=True)
 class PresenceConfig:
     away_after_s: int = setting(300, "idle time before away", minimum=1)
     offline_grace_s: int = setting(10, "time without a socket before offline", minimum=0)
+
+
+@dataclass(frozen=True)
+class IntegrationsConfig:
+    deny_networks: tuple[str, ...] = setting(
+        ("169.254.0.0/16", "fe80::/10"),
+        "networks that commands, outgoing webhooks and Web Push may never reach "
+        "(checked against the resolved address)",
+    )
+    timeout_s: int = setting(
+        5, "seconds an outgoing webhook's URL has to answer", minimum=1, maximum=300
+    )
+
+    def __post_init__(self) -> None:
+        for network in self.deny_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"integrations.deny_networks: {network!r} is not a network"
+                ) from None
 
 
 @dataclass(frozen=True)
@@ -171,6 +196,7 @@ class Config:
     auth: AuthConfig = field(default_factory=AuthConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     presence: PresenceConfig = field(default_factory=PresenceConfig)
+    integrations: IntegrationsConfig = field(default_factory=IntegrationsConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     def base_url(self) -> str:
