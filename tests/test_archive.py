@@ -85,6 +85,7 @@ def fill(server: ChatdServer) -> dict[str, Any]:
     with server.client(team.admin_token) as admin:
         assert admin.patch(f"/api/v1/admin/users/{gone['id']}", json={"active": False}).is_success
         assert admin.post("/api/v1/admin/invites", json={"max_uses": 3}).status_code == 201
+        assert admin.post("/api/v1/admin/bots", json={"username": "ci"}).status_code == 201
     with server.client(ann_token) as http, server.client(bob_token) as bob_http:
         channel = http.post(
             "/api/v1/conversations",
@@ -123,6 +124,9 @@ def keep_sending(server: ChatdServer, token: str, conv: str, stop: threading.Eve
 
 def test_round_trip(source: ChatdServer, tmp_path: Path) -> None:
     made = fill(source)
+    key = source.data_dir / "integrations.key"
+    if not key.exists():  # the integrations create theirs when first used
+        key.write_bytes(b"k" * 32)
     first, second = tmp_path / "one.tar.gz", tmp_path / "two.tar.gz"
     stop = threading.Event()
     sender = threading.Thread(
@@ -152,6 +156,7 @@ def test_round_trip(source: ChatdServer, tmp_path: Path) -> None:
     code, out = cli("import", str(first), "--data-dir", str(target))
     assert code == 0, out
     assert out.splitlines()[-1].startswith("imported ")
+    assert (target / "integrations.key").read_bytes() == key.read_bytes()
     code, out = cli("export", str(second), "--data-dir", str(target))
     assert code == 0, out
     assert archive_rows(second) == rows
@@ -193,6 +198,8 @@ def check_served(server: ChatdServer, made: dict[str, Any]) -> None:
         assert [m["id"] for m in found["messages"]] == [history["messages"][2]["id"]]
         gone = http.post("/api/v1/auth/login", json={"username": "gone", "password": PASSWORD})
         assert gone.status_code == 401
+        bots = http.get("/api/v1/users", params={"q": "ci"}).json()["users"]
+        assert [(u["username"], u["bot"]) for u in bots] == [("ci", True)]
 
 
 def test_refuses_a_cut_off_archive_and_leaves_nothing(source: ChatdServer, tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ An archive is one gzip'd tar, read and written as a stream, in this order:
 
 - `chatd-archive.json`: format and version, the exporting backend and chatd version, and
   every carried table with its columns (in the order the rows list them);
+- `keys/<name>`: the data directory's key files (`KEY_FILES`) that exist, such as the key
+  webhook URLs are derived from, so integrations keep working after a move;
 - `files/<sha256>`: the content of every stored file, once per hash;
 - `tables/<table>/<n>.jsonl`: the rows, parents before children, at most `CHUNK_ROWS`
   rows per member, one JSON array per line (bytes as `{"$b64": "..."}`);
@@ -42,6 +44,9 @@ EXCLUDED: dict[str, str] = {
     "meta": "the running service's own counters (revocation epoch, search mark, probes)",
     "command_responses": "a slash command's one-time response tokens, valid for 30 minutes",
 }
+
+# Files of the data directory that records depend on; carried when they exist.
+KEY_FILES = ("integrations.key",)
 
 Progress = Callable[[str], None]
 

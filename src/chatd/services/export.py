@@ -74,6 +74,10 @@ class Exporter:
         }
         with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
             archive.add_json(tar, archive.HEADER, header, now)
+            for name in archive.KEY_FILES:
+                with contextlib.suppress(FileNotFoundError):
+                    data = (self.files.root / name).read_bytes()
+                    archive.add_bytes(tar, f"keys/{name}", data, now)
             left_out = self._write_files(tar, file_store.all_blobs(conn), report, progress)
             for table in tables:
                 count = self._write_table(conn, tar, table, left_out, now, progress)

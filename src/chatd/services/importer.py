@@ -112,7 +112,9 @@ class Importer:
                 stream = tar.extractfile(member) if member.isfile() else None
                 if stream is None or manifest is not None:
                     raise ArchiveError(f"unexpected member {member.name!r} in the archive")
-                if member.name.startswith("files/"):
+                if member.name.removeprefix("keys/") in archive.KEY_FILES:
+                    self._key(member.name.removeprefix("keys/"), stream, placed)
+                elif member.name.startswith("files/"):
                     self._place(member.name, stream, placed, report)
                     if report.files % 1000 == 0:
                         progress(f"files: {report.files:,}")
@@ -153,6 +155,17 @@ class Importer:
                 raise ArchiveError(f"{archive.HEADER}: tables: an entry lacks name or columns")
             found[name] = [str(c) for c in cols]
         return found
+
+    def _key(self, name: str, stream: IO[bytes], placed: list[Path]) -> None:
+        """A key file replaces the empty service's own: the imported records depend on it."""
+        target = self.files.root / name
+        existed = target.exists()
+        partial = self.files.tmp / f"import-{name}.part"
+        partial.write_bytes(stream.read())
+        partial.chmod(0o600)
+        os.replace(partial, target)
+        if not existed:
+            placed.append(target)
 
     def _place(
         self, name: str, stream: IO[bytes], placed: list[Path], report: ImportReport
