@@ -132,6 +132,10 @@ class LimitsConfig:
     ws_outbox_bytes: int = setting(
         4194304, "queued bytes per socket before it is closed with 4008", minimum=65536
     )
+    # hardening: limits on what one user can make or cost
+    search_time_ms: int = setting(
+        3000, "a search running longer is stopped (422: use more distinctive words)", minimum=1
+    )
 
 
 @dataclass(frozen=True)

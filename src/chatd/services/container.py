@@ -104,7 +104,7 @@ class Services:
             presence,
             files,
             Team(db, hub, clock),
-            Search(db, indexer),
+            Search(db, indexer, config.limits.search_time_ms / 1000),
         )
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
