@@ -8,8 +8,10 @@ a `Config` without re-validating it.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -132,6 +134,9 @@ class LimitsConfig:
     ws_outbox_bytes: int = setting(
         4194304, "queued bytes per socket before it is closed with 4008", minimum=65536
     )
+    webhook_per_minute: int = setting(
+        60, "messages one incoming webhook may post per minute before 429", minimum=1
+    )
     # hardening: limits on what one user can make or cost
     search_time_ms: int = setting(
         3000, "a search running longer is stopped (422: use more distinctive words)", minimum=1
@@ -145,11 +150,66 @@ class PresenceConfig:
 
 
 @dataclass(frozen=True)
+class IntegrationsConfig:
+    deny_networks: tuple[str, ...] = setting(
+        ("169.254.0.0/16", "fe80::/10"),
+        "networks that commands, outgoing webhooks and Web Push may never reach "
+        "(checked against the resolved address)",
+    )
+    timeout_s: int = setting(
+        5, "seconds an outgoing webhook's URL has to answer", minimum=1, maximum=300
+    )
+
+    def __post_init__(self) -> None:
+        for network in self.deny_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"integrations.deny_networks: {network!r} is not a network"
+                ) from None
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = setting(
         "info", "debug, info, warning, error", choices=("debug", "info", "warning", "error")
     )
     format: str = setting("text", "text or json", choices=("text", "json"))
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Several nodes (docs/operations.md, "When you outgrow one machine")."""
+
+    bus: str = setting(
+        "local",
+        "local (one process) or nats (several nodes on PostgreSQL share events over NATS)",
+        choices=("local", "nats"),
+    )
+    nats_url: str = setting("nats://127.0.0.1:4222", "NATS server(s), comma-separated")
+    node_name: str = setting(
+        "", "this node's name in logs, /metrics and /readyz; empty means the host name"
+    )
+
+    @property
+    def nats_servers(self) -> list[str]:
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+
+
+def _check_cluster(values: dict[str, Any]) -> None:
+    """The cluster keys that only make sense together (the contract's "Scale-out")."""
+    if not values["cluster.node_name"]:
+        values["cluster.node_name"] = socket.gethostname()
+    if values["cluster.bus"] == "nats":
+        if values.get("storage.backend", "sqlite") == "sqlite":
+            raise ConfigError(
+                "cluster.bus = nats needs storage.backend = postgres: the embedded SQLite "
+                "database serves one node only (set storage.backend and storage.postgres_url, "
+                "or cluster.bus = local)"
+            )
+        if not values["cluster.nats_url"].replace(",", "").strip():
+            raise ConfigError("cluster.nats_url: name at least one NATS server")
 
 
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
@@ -175,7 +235,9 @@ class Config:
     auth: AuthConfig = field(default_factory=AuthConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     presence: PresenceConfig = field(default_factory=PresenceConfig)
+    integrations: IntegrationsConfig = field(default_factory=IntegrationsConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     def base_url(self) -> str:
         """The URL people open: `server.public_url`, else built from host and port."""
@@ -347,6 +409,7 @@ def load(
             values[name] = tuple(values[name])
     if not values["storage.data_dir"]:
         values["storage.data_dir"] = platformdirs.user_data_dir("chatd")
+    _check_cluster(values)
     sections: dict[str, Any] = {}
     for section, cls in _SECTION_TYPES.items():
         fields = {f.name: values[f"{section}.{f.name}"] for f in dataclasses.fields(cls)}
