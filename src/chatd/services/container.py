@@ -155,7 +155,7 @@ class Services:
             presence,
             files,
             Team(db, hub, clock),
-            Search(db, indexer),
+            Search(db, indexer, config.limits.search_time_ms / 1000),
             Bots(db, hub, accounts, users, clock),
             *_integrations(config, clock, db, hub, messages, users, site, keyring),
         )
