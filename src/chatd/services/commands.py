@@ -236,7 +236,9 @@ class Commands:
         user = await self.db.read(users.get, user_id)
         if command is None or user is None:
             raise NotFound("the command is gone")
-        kind = payload.get("response_type") or "ephemeral" if isinstance(payload, dict) else ""
+        if not isinstance(payload, dict):
+            raise BadRequest("the payload must be a JSON object")
+        kind = payload.get("response_type") or "ephemeral"
         if kind not in ("ephemeral", "in_channel"):
             raise BadRequest("response_type must be ephemeral or in_channel")
         slack.body_of(payload, self.messages.max_chars)  # 400 when it carries nothing
