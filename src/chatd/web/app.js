@@ -10,6 +10,7 @@ import { loadEmoji } from './emoji.js';
 import { Icon } from './icons.js';
 import { Lightbox } from './lightbox.js';
 import { ConversationDetails } from './manage.js';
+import './integrations.js'; // bots, webhooks, slash commands (extends through extensions.js)
 import { Panel } from './panel.js';
 import { Sidebar } from './sidebar.js';
 import { Store } from './store.js';

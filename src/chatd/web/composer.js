@@ -5,7 +5,7 @@
 import { html, useEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { emojiLoaded, loadEmoji, searchEmoji } from './emoji.js';
 import { EmojiPicker } from './emojipicker.js';
-import { handledBeforeSend } from './extensions.js';
+import { handledBeforeSend, slot } from './extensions.js';
 import { Icon } from './icons.js';
 import { shownName, sizeOf } from './util.js';
 
@@ -65,8 +65,14 @@ export function Composer({ store, conversation, replyTo, clearReply, control, ro
     const mention = before.match(MENTION_AT_CARET);
     const emoji = !mention && before.match(EMOJI_AT_CARET);
     const query = mention ? mention[2] : emoji ? emoji[2] : null;
-    const items = mention ? suggestions(store, conversation, query) : emoji ? emojiSuggestions(query) : [];
-    setSuggest(items.length ? { start: caret - query.length - 1, caret, items, index: 0, kind: mention ? 'mention' : 'emoji' } : null);
+    if (!mention && !emoji && !root) { // what extensions complete from the start of the text (slash commands)
+      const items = slot('completions', store, conversation, before);
+      setSuggest(items.length ? { start: 0, caret, items, index: 0, label: 'Command suggestions' } : null);
+      return;
+    }
+    const items = mention ? suggestions(store, conversation, query) : emojiSuggestions(query);
+    const label = mention ? 'Mention suggestions' : 'Emoji suggestions';
+    setSuggest(items.length ? { start: caret - query.length - 1, caret, items, index: 0, label } : null);
   }
 
   // Put `inserted` in place of the text from `start` to the caret. The box's value and caret
@@ -188,12 +194,12 @@ export function Composer({ store, conversation, replyTo, clearReply, control, ro
             onClick=${() => setUploads((list) => list.filter((x) => x.key !== u.key))}><${Icon} name="close" size=${14} /></button></li>`)}
       </ul>`}
       ${suggest && html`<ul id=${ids} class="suggestions" role="listbox"
-        aria-label=${suggest.kind === 'mention' ? 'Mention suggestions' : 'Emoji suggestions'}>
+        aria-label=${suggest.label}>
         ${suggest.items.map((item, i) => html`<li id=${`${ids}-${i}`} key=${item.key}
           role="option" aria-selected=${i === suggest.index ? 'true' : 'false'}
           class=${i === suggest.index ? 'active' : ''}
           onMouseDown=${(e) => { e.preventDefault(); pick(item); }}>
-          <strong>${item.label}</strong> <small>${item.detail}</small></li>`)}
+          <strong>${item.label}</strong> <small>${item.detail ?? item.hint ?? ''}</small></li>`)}
       </ul>`}
       <div class="row">
         <label class="attach icon" title="Attach file">

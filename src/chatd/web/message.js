@@ -6,6 +6,7 @@
 import { html, useEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { shownEmoji } from './emoji.js';
 import { EmojiPicker } from './emojipicker.js';
+import { slot } from './extensions.js';
 import { Icon } from './icons.js';
 import { renderMarkdown } from './markdown.js';
 import { MessageMenu } from './menu.js';
@@ -139,7 +140,7 @@ export function Message({ store, message, grouped, onReply, onThread, editing, s
       onTouchEnd=${() => clearTimeout(press.current)} onTouchMove=${() => clearTimeout(press.current)}>
       <header class=${grouped ? 'sr-only' : 'meta'}>
         <${Faces} store=${store} ids=${[message.author_id]} size=${20} />
-        <span class="author">${author}</span>
+        <span class="author">${author}</span>${slot('messageBadges', store, message)}
         <time datetime=${message.created_at} title=${fullTime(message.created_at)}>${timeOf(message.created_at)}</time>
         ${message.pinned && html`<span class="pinned-mark"><${Icon} name="pin" size=${12} /> Pinned</span>`}
       </header>
