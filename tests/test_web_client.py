@@ -233,6 +233,7 @@ def test_keyboard_only_edit_and_message_actions(
     expect(menu).to_have_count(0)
     actions.focus()
     page.keyboard.press("Enter")
+    expect(menu.get_by_role("menuitem", name="Add reaction")).to_be_focused()
     page.keyboard.press("Enter")  # Add reaction: the picker opens with its search focused
     picker = page.get_by_role("dialog", name="Choose a reaction")
     expect(picker.get_by_role("searchbox", name="Search emoji")).to_be_focused()

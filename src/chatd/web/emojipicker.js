@@ -1,7 +1,7 @@
 // The emoji picker, for reactions and for the composer: the recently used first, then the
 // whole vendored set by category, searchable by name and keyword (Enter picks the first).
 
-import { html, useEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
+import { html, useEffect, useLayoutEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { allEmoji, emojiLoaded, loadEmoji, recentEmoji, rememberEmoji, searchEmoji } from './emoji.js';
 import { Popover } from './popover.js';
 
@@ -19,6 +19,8 @@ export function EmojiPicker({ anchor, onPick, onClose, verb, label }) {
   const search = useRef(null);
   useEffect(() => {
     loadEmoji().then(() => setReady(true));
+  }, []);
+  useLayoutEffect(() => {
     if (search.current) search.current.focus();
   }, []);
 

@@ -1,13 +1,13 @@
 // A message's one focusable actions control: a menu button with a WAI-ARIA menu (arrow
 // keys, Home/End, Enter; Escape or Tab closes it and focus returns to the button).
 
-import { html, useEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
+import { html, useLayoutEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { Icon } from './icons.js';
 import { Popover } from './popover.js';
 
 function Items({ items, close }) {
   const list = useRef(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const first = list.current && list.current.parentElement.querySelector('[role=menuitem]');
     if (first) first.focus();
   }, []);

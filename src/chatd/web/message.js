@@ -3,7 +3,7 @@
 // "Message actions" menu (keyboard users reach everything there); the mouse toolbar shown on
 // hover repeats the common ones; on a phone a tap or long press on a message shows them.
 
-import { html, useEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
+import { html, useLayoutEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { shownEmoji } from './emoji.js';
 import { EmojiPicker } from './emojipicker.js';
 import { slot } from './extensions.js';
@@ -61,7 +61,9 @@ function EditForm({ store, message, onDone }) {
   const [draft, setDraft] = useState(message.body);
   const [error, setError] = useState('');
   const box = useRef(null);
-  useEffect(() => {
+  // Focus as part of the render that shows the editor (not an effect a frame later), so
+  // keys typed right after Up land in the editor, not the composer.
+  useLayoutEffect(() => {
     const el = box.current;
     if (!el) return;
     el.focus();
