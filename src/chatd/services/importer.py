@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import tarfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +60,10 @@ class Importer:
             await asyncio.to_thread(_remove, placed)
             raise outcome
         progress("rebuilding the search index ...")
+        started = time.monotonic()
         self.indexer.dirty = True
         await self.indexer.catch_up()
+        progress(f"search index rebuilt in {time.monotonic() - started:.1f} s")
         return outcome
 
     def _load(
