@@ -89,6 +89,7 @@ class Importer:
     def _load_all(
         self, conn: Any, source: Path, placed: list[Path], progress: Progress
     ) -> ImportReport:
+        archive_store.long_transaction(conn)
         target = {t.name: t for t in archive.carried(archive_store.tables(conn))}
         busy = [name for name in target if archive_store.has_rows(conn, name)]
         if busy:
@@ -136,6 +137,7 @@ class Importer:
         found_counts["files"] = report.files  # type: ignore[assignment]
         if expected != found_counts:
             raise ArchiveError(f"{source} does not hold what its manifest lists")
+        archive_store.after_import(conn)
         search_store.set_indexed_through(conn, 0)  # the catch-up indexes every message
         return report
 
