@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from chatd.cli import main
-from chatd.config import OPTIONS, Config, ConfigError, example_toml, load
+from chatd.config import OPTIONS, Config, ConfigError, attribute, example_toml, load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,7 +77,7 @@ def test_every_option_is_a_config_field() -> None:
         section = next(f for f in dataclasses.fields(Config) if f.name == option.section)
         assert section is not None
         config = load(None, {"CHATD_STORAGE_DATA_DIR": "/tmp/x"}, {})
-        assert hasattr(getattr(config, option.section), option.key)
+        assert hasattr(getattr(config, option.section), attribute(option.key))
 
 
 def test_example_file_is_the_default_config_output() -> None:

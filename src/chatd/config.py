@@ -64,6 +64,9 @@ OPTIONS: tuple[Option, ...] = (
         "server", "trusted_proxies", list, [], "proxy addresses whose X-Forwarded-For is believed"
     ),
     Option("server", "shutdown_timeout_s", int, 10, "SIGTERM grace", minimum=1, maximum=3600),
+    # https served directly (notifications away from the page need a secure page)
+    Option("server", "tls_cert_file", str, "", "PEM certificate chain; with tls_key_file: https"),
+    Option("server", "tls_key_file", str, "", "PEM private key of tls_cert_file"),
     Option(
         "storage",
         "data_dir",
@@ -148,6 +151,28 @@ OPTIONS: tuple[Option, ...] = (
         choices=("debug", "info", "warning", "error"),
     ),
     Option("log", "format", str, "text", "text or json", choices=("text", "json")),
+    # email digests for people who are away (notifications away from the page)
+    Option("email", "smtp_host", str, "", "SMTP server; empty: email off"),
+    Option("email", "smtp_port", int, 587, "SMTP port", minimum=1, maximum=65535),
+    Option("email", "smtp_username", str, "", "SMTP user name; empty: no login"),
+    Option("email", "smtp_password", str, "", "SMTP password", secret=True),
+    Option(
+        "email",
+        "smtp_security",
+        str,
+        "starttls",
+        "starttls, tls (implicit TLS) or none",
+        choices=("starttls", "tls", "none"),
+    ),
+    Option("email", "from", str, "", "sender address; empty: chatd <chatd@HOST>"),
+    Option(
+        "email",
+        "delay_s",
+        int,
+        600,
+        "wait this long after a message arrives before mailing it if still unread",
+        minimum=1,
+    ),
 )
 
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
@@ -162,6 +187,12 @@ class ServerConfig:
     allowed_origins: tuple[str, ...]
     trusted_proxies: tuple[str, ...]
     shutdown_timeout_s: int
+    tls_cert_file: str
+    tls_key_file: str
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert_file)
 
 
 @dataclass(frozen=True)
@@ -206,6 +237,21 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class EmailConfig:
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str
+    smtp_password: str
+    smtp_security: str
+    from_: str  # the key `from`
+    delay_s: int
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     storage: StorageConfig
@@ -213,6 +259,7 @@ class Config:
     limits: LimitsConfig
     presence: PresenceConfig
     log: LogConfig
+    email: EmailConfig
 
     def base_url(self) -> str:
         """The URL people open: `server.public_url`, else built from host and port."""
@@ -223,13 +270,14 @@ class Config:
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.server.port}"
+        scheme = "https" if self.server.tls else "http"
+        return f"{scheme}://{host}:{self.server.port}"
 
     def redacted(self) -> dict[str, dict[str, Any]]:
         """Every value, secrets replaced, for bug reports and the start-up log."""
         out: dict[str, dict[str, Any]] = {}
         for option in OPTIONS:
-            value = getattr(getattr(self, option.section), option.key)
+            value = getattr(getattr(self, option.section), attribute(option.key))
             out.setdefault(option.section, {})[option.key] = "***" if option.secret else value
         return out
 
@@ -241,7 +289,13 @@ _SECTION_TYPES = {
     "limits": LimitsConfig,
     "presence": PresenceConfig,
     "log": LogConfig,
+    "email": EmailConfig,
 }
+
+
+def attribute(key: str) -> str:
+    """A key's attribute name: `email.from` is `from_` (a Python keyword)."""
+    return "from_" if key == "from" else key
 
 
 def _coerce(option: Option, value: Any, from_text: bool) -> Any:
@@ -342,11 +396,18 @@ def load(
     for name, option in OPTIONS_BY_NAME.items():
         if option.kind is list and isinstance(values[name], list):
             values[name] = tuple(values[name])
+    if bool(values["server.tls_cert_file"]) != bool(values["server.tls_key_file"]):
+        raise ConfigError("server.tls_cert_file and server.tls_key_file go together: set both")
+    for name in ("server.tls_cert_file", "server.tls_key_file"):
+        if values[name] and not Path(values[name]).is_file():
+            raise ConfigError(f"{name}: {values[name]} is not a readable file")
     if not values["storage.data_dir"]:
         values["storage.data_dir"] = platformdirs.user_data_dir("chatd")
     sections: dict[str, Any] = {}
     for section, cls in _SECTION_TYPES.items():
-        fields = {f.name: values[f"{section}.{f.name}"] for f in dataclasses.fields(cls)}
+        fields = {
+            f.name: values[f"{section}.{f.name.rstrip('_')}"] for f in dataclasses.fields(cls)
+        }
         sections[section] = cls(**fields)
     return Config(**sections)
 

@@ -25,6 +25,7 @@ from chatd.services.accounts import Accounts
 from chatd.services.conversations import Conversations
 from chatd.services.files import Files
 from chatd.services.messages import Messages
+from chatd.services.notify import Notify
 from chatd.services.presence import PresenceService
 from chatd.services.search import Search, SearchIndexer
 from chatd.services.team import Team
@@ -67,6 +68,7 @@ class Services:
     files: Files
     team: Team
     search: Search
+    notify: Notify
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -91,6 +93,8 @@ class Services:
         )
         presence = PresenceService(db, hub, tracker, clock)
         files = Files(db, clock, config)
+        notify = await Notify.start(config, db, hub, tracker, clock, site)
+        messages.listeners.append(notify.notifier.message_created)
         services = cls(
             config,
             clock,
@@ -105,12 +109,15 @@ class Services:
             files,
             Team(db, hub, clock),
             Search(db, indexer),
+            notify,
         )
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
             services.spawn(accounts.run_session_pruner(), "session-pruner")
             services.spawn(presence.run(), "presence")
             services.spawn(files.run_sweeper(), "orphan-sweeper")
+            for coro, name in notify.background():
+                services.spawn(coro, name)
         return services
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +93,8 @@ class Messages:
         self.hub = hub
         self.clock = clock
         self.max_chars = max_chars
+        # called with each new message after its commit, on the node that committed it
+        self.listeners: list[Callable[[Message], None]] = []
 
     def _publish(self, message: Message, kind: str) -> None:
         frame = {"type": kind, "message": message.to_json()}
@@ -149,6 +152,8 @@ class Messages:
                 metrics.messages_accepted(via).inc()
                 self.indexer.sent()
                 self._publish(message, "message.created")
+                for listener in self.listeners:
+                    listener(message)
                 if parent is not None:
                     self._publish(parent, "message.updated")
 

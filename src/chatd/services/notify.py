@@ -1,0 +1,76 @@
+"""Notifications away from the page, assembled: Web Push, email settings and digests, and the
+notifier that decides who hears about each new message."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Any
+
+from chatd.clock import Clock
+from chatd.config import Config
+from chatd.db.database import Database
+from chatd.realtime.hub import Hub
+from chatd.realtime.presence import PresenceTracker
+from chatd.services.digests import DigestSender
+from chatd.services.email_settings import EmailSettings
+from chatd.services.mailer import Mailer, default_sender
+from chatd.services.notifier import Notifier
+from chatd.services.push import PushService
+from chatd.services.users import Site
+
+
+@dataclass
+class Notify:
+    push: PushService
+    email: EmailSettings
+    notifier: Notifier
+    digests: DigestSender | None  # None when `email.smtp_host` is empty
+
+    @classmethod
+    async def start(
+        cls,
+        config: Config,
+        db: Database,
+        hub: Hub,
+        tracker: PresenceTracker,
+        clock: Clock,
+        site: Site,
+    ) -> Notify:
+        def sender() -> str:
+            return config.email.from_ or default_sender(site.url)
+
+        def subject() -> str:
+            """VAPID `sub`: a contact for push services, the sender's address or the site."""
+            address = parseaddr(sender())[1]
+            if config.email.enabled and address:
+                return f"mailto:{address}"
+            return site.url if site.url.startswith("https://") else f"mailto:{address}"
+
+        push = PushService(db, clock, subject)
+        await push.load_keys()
+        email = EmailSettings(db)
+        await email.load_key()
+        notifier = Notifier(db, hub, tracker, push, config.email.enabled)
+        digests = None
+        if config.email.enabled:
+            digests = DigestSender(
+                db,
+                clock,
+                Mailer(config.email),
+                config.email.delay_s,
+                lambda: site.url,
+                sender,
+                lambda user_id: email.unsubscribe_url(site.url, user_id),
+            )
+        return cls(push, email, notifier, digests)
+
+    def background(self) -> list[tuple[Coroutine[Any, Any, Any], str]]:
+        tasks: list[tuple[Coroutine[Any, Any, Any], str]] = [
+            (self.push.run(), "push"),
+            (self.notifier.run(), "notifier"),
+        ]
+        if self.digests is not None:
+            tasks.append((self.digests.run(), "email-digests"))
+        return tasks
