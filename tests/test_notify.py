@@ -253,18 +253,22 @@ def test_push_end_to_end(
     assert len(receiver.wait("/bob", 4, timeout=1.0)) == 3
 
 
-def test_push_follows_the_setting(people: dict[str, Person], receiver: PushReceiver) -> None:
+def test_push_follows_the_setting(
+    server: ChatdServer, people: dict[str, Person], receiver: PushReceiver
+) -> None:
     amy, bob, cy = people["amy"], people["bob"], people["cy"]
     browser = Browser()
-    bob.http.post(
-        "/api/v1/push/subscriptions",
-        json={"endpoint": receiver.origin + "/bob2", "keys": browser.keys()},
-    )
+    for endpoint in (receiver.origin + "/bob2", "https://169.254.169.254/latest/meta-data"):
+        made = bob.http.post(
+            "/api/v1/push/subscriptions", json={"endpoint": endpoint, "keys": browser.keys()}
+        )
+        assert made.status_code == 201
     made = amy.create("channel", [bob.id, cy.id], name="notify-test")
     cid = made.json()["conversation"]["id"]
     send(amy, cid, "a channel message without a mention")
     send(amy, cid, "now @bob please look")
     [first] = receiver.wait("/bob2")
+    assert "push.denied" in server.log  # integrations.deny_networks holds for push too
     assert browser.decrypt(first.body)["title"] == "Amy in #notify-test"
     assert browser.decrypt(first.body)["body"] == "now @bob please look"
     bob.http.patch(f"/api/v1/conversations/{cid}/settings", json={"notify": "all"})

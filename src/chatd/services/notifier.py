@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from chatd.db.database import Database
 from chatd.log import event
-from chatd.models import Message
+from chatd.models import Message, User
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.push import PushService
@@ -84,7 +84,7 @@ class Notifier:
         self.email_on = email_on
         self._queue: asyncio.Queue[tuple[Message, tuple[str, ...]]] = asyncio.Queue(QUEUE_SIZE)
 
-    def message_created(self, message: Message) -> None:
+    def message_created(self, message: Message, author: User) -> None:
         """Called on the event loop right after the commit: cheap, never waits."""
         away = tuple(
             uid

@@ -48,7 +48,7 @@ class Notify:
                 return f"mailto:{address}"
             return site.url if site.url.startswith("https://") else f"mailto:{address}"
 
-        push = PushService(db, clock, subject)
+        push = PushService(db, clock, subject, config.integrations.deny_networks)
         await push.load_keys()
         email = EmailSettings(db)
         await email.load_key()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import ipaddress
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -87,9 +88,16 @@ class Push:
 
 
 class PushService:
-    def __init__(self, db: Database, clock: Clock, subject: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        subject: Callable[[], str],
+        deny_networks: tuple[str, ...] = (),
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.deny = [ipaddress.ip_network(n, strict=False) for n in deny_networks]
         self.subject = subject  # the VAPID `sub`: how a push service reaches the operator
         self._vapid: py_vapid.Vapid02 | None = None
         self.public_key = ""
@@ -170,9 +178,25 @@ class PushService:
         )
         return body, headers
 
+    async def _denied(self, host: str, port: int) -> bool:
+        """Whether the endpoint resolves into `integrations.deny_networks` (an endpoint is
+        whatever a signed-in user gave: it must not reach the cloud metadata service)."""
+        if not self.deny:
+            return False
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(host, port)
+        except OSError:
+            return False  # the request itself fails and says so
+        addresses = {ipaddress.ip_address(info[4][0]) for info in found}
+        return any(address in network for address in addresses for network in self.deny)
+
     async def _send(self, client: httpx.AsyncClient, push: Push) -> None:
+        parts = urlsplit(push.subscription.endpoint)
+        host = parts.hostname or ""
+        if await self._denied(host, parts.port or 443):
+            event(log, logging.WARNING, "push.denied", host=host)
+            return
         body, headers = await asyncio.to_thread(self._encrypt, push)
-        host = urlsplit(push.subscription.endpoint).hostname
         try:
             answer = await client.post(push.subscription.endpoint, content=body, headers=headers)
         except httpx.HTTPError as exc:
