@@ -116,7 +116,7 @@ class Services:
             )
         presence = PresenceService(db, hub, tracker, clock)
         files = Files(db, clock, config)
-        notify = await Notify.start(config, db, hub, tracker, clock, site)
+        notify = await Notify.start(config, db, hub, tracker, clock, site, background)
         messages.on_created.append(notify.notifier.message_created)
         services = cls(
             config,

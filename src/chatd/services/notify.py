@@ -37,7 +37,10 @@ class Notify:
         tracker: PresenceTracker,
         clock: Clock,
         site: Site,
+        serving: bool = True,
     ) -> Notify:
+        """`serving`: keys are made or loaded only by a serving process (admin commands send
+        nothing, and `chatd import` needs a database with no rows of its own)."""
         def sender() -> str:
             return config.email.from_ or default_sender(site.url)
 
@@ -49,9 +52,10 @@ class Notify:
             return site.url if site.url.startswith("https://") else f"mailto:{address}"
 
         push = PushService(db, clock, subject, config.integrations.deny_networks)
-        await push.load_keys()
         email = EmailSettings(db)
-        await email.load_key()
+        if serving:
+            await push.load_keys()
+            await email.load_key()
         notifier = Notifier(db, hub, tracker, push, config.email.enabled)
         digests = None
         if config.email.enabled:
