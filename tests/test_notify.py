@@ -21,6 +21,7 @@ from chatd import config
 from chatd.config import ConfigError
 from chatd.models import Message
 from chatd.services.notifier import level, notifies, preview, title
+from chatd.services.notify import vapid_subject
 from chatd.store.notify import Recipient
 
 from .conftest import ChatdServer, Team
@@ -114,6 +115,12 @@ def test_what_notifies() -> None:
     assert title("Amy", "direct", "") == "Amy (direct message)"
     assert title("Amy", "channel", "general") == "Amy in #general"
     assert title("Amy", "group", "") == "Amy in a group"
+    assert vapid_subject("Team <team@example.org>", "http://127.0.0.1:8080") == (
+        "mailto:team@example.org"
+    )
+    assert vapid_subject("", "https://chat.example.org") == "https://chat.example.org"
+    assert vapid_subject("", "http://127.0.0.1:8080") == "mailto:chatd@localhost"
+    assert vapid_subject("chatd <chatd@vm>", "https://vm:8443") == "mailto:chatd@localhost"
     long = Message("m", "c", 1, "a", "x" * 500, 0, None, False, None, None)
     assert preview(long) == "x" * 200
 

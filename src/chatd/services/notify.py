@@ -7,6 +7,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
+from urllib.parse import urlsplit
 
 from chatd.clock import Clock
 from chatd.config import Config
@@ -19,6 +20,20 @@ from chatd.services.mailer import Mailer, default_sender
 from chatd.services.notifier import Notifier
 from chatd.services.push import PushService
 from chatd.services.users import Site
+
+
+def vapid_subject(sender: str, site_url: str) -> str:
+    """The VAPID `sub` (RFC 8292): how a push service reaches the operator. The sender's
+    address from `email.from`, else the site when it is https, else a placeholder push
+    services accept (some want a real contact: set `email.from`)."""
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2]
+    if address and "." in domain.strip("."):
+        return f"mailto:{address}"
+    host = urlsplit(site_url).hostname or ""
+    if site_url.startswith("https://") and "." in host:
+        return site_url
+    return "mailto:chatd@localhost"
 
 
 @dataclass
@@ -41,15 +56,12 @@ class Notify:
     ) -> Notify:
         """`serving`: keys are made or loaded only by a serving process (admin commands send
         nothing, and `chatd import` needs a database with no rows of its own)."""
+
         def sender() -> str:
             return config.email.from_ or default_sender(site.url)
 
         def subject() -> str:
-            """VAPID `sub`: a contact for push services, the sender's address or the site."""
-            address = parseaddr(sender())[1]
-            if config.email.enabled and address:
-                return f"mailto:{address}"
-            return site.url if site.url.startswith("https://") else f"mailto:{address}"
+            return vapid_subject(config.email.from_, site.url)
 
         push = PushService(db, clock, subject, config.integrations.deny_networks)
         email = EmailSettings(db)

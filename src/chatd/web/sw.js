@@ -31,7 +31,8 @@ self.addEventListener('push', (event) => {
     if (await pageInFront()) return;
     await self.registration.showNotification(title, {
       body,
-      tag: id ? `conversation-${id}` : undefined, // one per conversation, replaced by newer
+      // one per conversation, replaced by newer; the same tag as the page's own notices
+      tag: id || undefined,
       renotify: Boolean(id),
       icon: '/static/icon.svg',
       data: { conversation_id: id, message_id: data.message_id, seq: data.seq },
