@@ -24,14 +24,19 @@ from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
 from chatd.services.bots import Bots
+from chatd.services.commands import Commands
 from chatd.services.conversations import Conversations
 from chatd.services.files import Files
+from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
 from chatd.services.notify import Notify
+from chatd.services.outbound import Outbound
+from chatd.services.outgoing import OutgoingHooks
 from chatd.services.presence import PresenceService
 from chatd.services.search import Search, SearchIndexer
 from chatd.services.team import Team
 from chatd.services.users import Site, Users
+from chatd.services.webhooks import Webhooks
 from chatd.store import conversations as conversation_store
 
 if TYPE_CHECKING:  # the cluster modules: the embedded default never loads them
@@ -60,6 +65,24 @@ def prepare_data_dir(config: Config) -> Path:
     return db_path
 
 
+def _integrations(
+    config: Config,
+    clock: Clock,
+    db: Database,
+    hub: Hub,
+    messages: Messages,
+    users: Users,
+    site: Site,
+    keyring: Keyring,
+) -> tuple[Outbound, Webhooks, Commands, OutgoingHooks]:
+    """One outbound client shared by every integration that calls out."""
+    outbound = Outbound(config.integrations.deny_networks, config.integrations.timeout_s)
+    webhooks = Webhooks(db, messages, keyring, site, clock, config.limits.webhook_per_minute)
+    commands = Commands(db, hub, messages, outbound, keyring, users, site, clock)
+    outgoing = OutgoingHooks(db, messages, outbound, keyring, users, clock)
+    return outbound, webhooks, commands, outgoing
+
+
 @dataclass
 class Services:
     config: Config
@@ -76,6 +99,10 @@ class Services:
     team: Team
     search: Search
     bots: Bots
+    outbound: Outbound
+    webhooks: Webhooks
+    commands: Commands
+    outgoing: OutgoingHooks
     notify: Notify
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     link: ClusterLink | None = None  # one node of several (cluster.bus = "nats")
@@ -116,7 +143,11 @@ class Services:
             )
         presence = PresenceService(db, hub, tracker, clock)
         files = Files(db, clock, config)
-        notify = await Notify.start(config, db, hub, tracker, clock, site, background)
+        keyring = await asyncio.to_thread(Keyring.load, config.storage.path)
+        integrations = _integrations(config, clock, db, hub, messages, users, site, keyring)
+        notify = await Notify.start(
+            config, db, hub, tracker, clock, site, integrations[0], background
+        )
         messages.on_created.append(notify.notifier.message_created)
         services = cls(
             config,
@@ -131,8 +162,9 @@ class Services:
             presence,
             files,
             Team(db, hub, clock),
-            Search(db, indexer),
+            Search(db, indexer, config.limits.search_time_ms / 1000),
             Bots(db, hub, accounts, users, clock),
+            *integrations,
             notify,
         )
         if bus is not None and cluster_tracker is not None:
@@ -145,6 +177,7 @@ class Services:
             services.spawn(accounts.run_session_pruner(), "session-pruner")
             services.spawn(presence.run(), "presence")
             services.spawn(files.run_sweeper(), "orphan-sweeper")
+            services.spawn(services.outgoing.run(), "outgoing-hooks")
             for coro, name in notify.background():
                 services.spawn(coro, name)
         return services
@@ -166,6 +199,8 @@ class Services:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.outgoing.close()
+        await self.outbound.close()
         if self.link is not None:
             await self.link.stop()
             await self.link.broker.close()

@@ -18,6 +18,7 @@ from chatd.services.digests import DigestSender
 from chatd.services.email_settings import EmailSettings
 from chatd.services.mailer import Mailer, default_sender
 from chatd.services.notifier import Notifier
+from chatd.services.outbound import Outbound
 from chatd.services.push import PushService
 from chatd.services.users import Site
 
@@ -52,6 +53,7 @@ class Notify:
         tracker: PresenceTracker,
         clock: Clock,
         site: Site,
+        outbound: Outbound,
         serving: bool = True,
     ) -> Notify:
         """`serving`: keys are made or loaded only by a serving process (admin commands send
@@ -63,7 +65,7 @@ class Notify:
         def subject() -> str:
             return vapid_subject(config.email.from_, site.url)
 
-        push = PushService(db, clock, subject, config.integrations.deny_networks)
+        push = PushService(db, clock, subject, outbound)
         email = EmailSettings(db)
         if serving:
             await push.load_keys()

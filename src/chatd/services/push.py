@@ -2,7 +2,8 @@
 
 Payloads are encrypted per RFC 8291 (`aes128gcm`, http_ece) and signed per RFC 8292 (VAPID,
 py_vapid): both are web-push-libs' own libraries, the ones pywebpush is built on; chatd only
-does the HTTP, with httpx, so no call blocks the event loop (the key agreement and signing,
+does the HTTP, through the integrations' outbound client (async httpx, deny_networks checked
+where it connects), so no call blocks the event loop (the key agreement and signing,
 a millisecond or so, run on a thread). The VAPID key pair is made once and kept in the
 database, so subscriptions survive restarts and every node signs with the same key.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import ipaddress
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import http_ece
-import httpx
 import orjson
 import py_vapid
 from cryptography.hazmat.primitives import serialization
@@ -32,6 +31,7 @@ from chatd.db.database import Database
 from chatd.log import event
 from chatd.models import User
 from chatd.services import validation
+from chatd.services.outbound import Outbound, OutboundError, where
 from chatd.store import notify as store
 
 log = logging.getLogger("chatd.push")
@@ -93,16 +93,15 @@ class PushService:
         db: Database,
         clock: Clock,
         subject: Callable[[], str],
-        deny_networks: tuple[str, ...] = (),
+        outbound: Outbound,
     ) -> None:
         self.db = db
         self.clock = clock
-        self.deny = [ipaddress.ip_network(n, strict=False) for n in deny_networks]
+        self.outbound = outbound  # integrations' guarded client: deny_networks, no redirects
         self.subject = subject  # the VAPID `sub`: how a push service reaches the operator
         self._vapid: py_vapid.Vapid02 | None = None
         self.public_key = ""
         self._queue: asyncio.Queue[Push] = asyncio.Queue(QUEUE_SIZE)
-        self._client: httpx.AsyncClient | None = None
 
     async def load_keys(self) -> None:
         """Load the VAPID key pair, making it on the first start."""
@@ -178,54 +177,38 @@ class PushService:
         )
         return body, headers
 
-    async def _denied(self, host: str, port: int) -> bool:
-        """Whether the endpoint resolves into `integrations.deny_networks` (an endpoint is
-        whatever a signed-in user gave: it must not reach the cloud metadata service)."""
-        if not self.deny:
-            return False
-        try:
-            found = await asyncio.get_running_loop().getaddrinfo(host, port)
-        except OSError:
-            return False  # the request itself fails and says so
-        addresses = {ipaddress.ip_address(info[4][0]) for info in found}
-        return any(address in network for address in addresses for network in self.deny)
-
-    async def _send(self, client: httpx.AsyncClient, push: Push) -> None:
-        parts = urlsplit(push.subscription.endpoint)
-        host = parts.hostname or ""
-        if await self._denied(host, parts.port or 443):
-            event(log, logging.WARNING, "push.denied", host=host)
-            return
+    async def _send(self, push: Push) -> None:
+        host = where(push.subscription.endpoint)
         body, headers = await asyncio.to_thread(self._encrypt, push)
         try:
-            answer = await client.post(push.subscription.endpoint, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            event(log, logging.WARNING, "push.failed", host=host, error=type(exc).__name__)
+            answer = await self.outbound.post(
+                push.subscription.endpoint, content=body, headers=headers
+            )
+        except OutboundError as exc:  # unreachable, too slow, or in integrations.deny_networks
+            event(log, logging.WARNING, "push.failed", host=host, error=str(exc))
             return
-        if answer.status_code in (404, 410):
+        if answer.status in (404, 410):
             await self.db.write(store.unsubscribe, push.subscription.endpoint)
             event(log, logging.INFO, "push.subscription_gone", host=host)
-        elif answer.status_code >= 400:
-            event(log, logging.WARNING, "push.refused", host=host, status=answer.status_code)
+        elif not answer.ok:
+            event(log, logging.WARNING, "push.refused", host=host, status=answer.status)
 
-    async def _worker(self, client: httpx.AsyncClient) -> None:
+    async def _worker(self) -> None:
         while True:
             push = await self._queue.get()
             try:
-                await self._send(client, push)
+                await self._send(push)
             except Exception:
                 log.exception("push.send_failed")
 
     async def run(self) -> None:
         """The senders: a few at once, each taking the next push from the queue."""
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False) as client:
-            workers = [
-                asyncio.create_task(self._worker(client), name=f"chatd-push-{i}")
-                for i in range(SENDERS)
-            ]
-            try:
-                await asyncio.gather(*workers)
-            finally:
-                for task in workers:
-                    task.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
+        workers = [
+            asyncio.create_task(self._worker(), name=f"chatd-push-{i}") for i in range(SENDERS)
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
