@@ -32,6 +32,7 @@ from .conftest import PASSWORD, ChatdServer, Team, start_server
 EXPORTED = {
     "users", "invites", "conversations", "members", "messages", "mentions", "blobs", "files",
     "message_files", "reactions", "webhooks", "commands", "outgoing_hooks",
+    "notify_keys", "push_subscriptions", "email_digests",
 }  # fmt: skip
 
 

@@ -3,6 +3,8 @@ conversation's webhooks, the BOT badge and the admin console's bots."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -139,9 +141,11 @@ def test_webhook_settings_create_copy_and_delete(
 
 
 def test_admin_console_creates_a_bot_and_shows_its_token_once(
-    browser: Browser, site: tuple[ChatdServer, Team]
+    browser: Browser, site: tuple[ChatdServer, Team], crew: dict[str, Any], receiver: Receiver
 ) -> None:
-    server, _ = site
+    server, team = site
+    with server.client(team.admin_token) as http:  # the admin joins #ops to pick it below
+        assert http.post(f"/api/v1/conversations/{crew['ops']['id']}/join").status_code == 200
     admin = Visitor(browser, server).sign_in("admin")
     admin.page.get_by_role("button", name="Admin").click()
     dialog = admin.page.get_by_role("dialog", name="Admin")
@@ -156,4 +160,26 @@ def test_admin_console_creates_a_bot_and_shows_its_token_once(
     expect(dialog.get_by_role("button", name="Enable ci-bot")).to_be_visible()
     with server.client(token.input_value()) as http:
         assert http.get("/api/v1/users/me").status_code == 401
+    # a slash command and an outgoing webhook, their secrets shown once
+    dialog.get_by_label("Command trigger").fill("status")
+    dialog.get_by_label("Command URL").fill(receiver.url("/status"))
+    dialog.get_by_role("button", name="Create command").click()
+    expect(dialog.get_by_role("textbox", name="Verification token of /status")).to_be_visible()
+    expect(dialog.get_by_role("button", name="Delete /status")).to_be_visible()
+    dialog.get_by_label("Hook name").fill("Mirror")
+    dialog.get_by_label("Hook URL").fill(receiver.url("/mirror"))
+    dialog.get_by_label("Hook conversations").select_option(label="ops")
+    dialog.get_by_role("button", name="Create outgoing webhook").click()
+    secret = dialog.get_by_role("textbox", name="Signing secret of Mirror")
+    expect(secret).to_be_visible()
+    expect(dialog.get_by_text("in ops")).to_be_visible()
+    with server.client(crew["amy_token"]) as http:
+        http.post(f"/api/v1/conversations/{crew['ops']['id']}/messages", json={"body": "mirror me"})
+    (call,) = receiver.wait("/mirror")
+    assert json.loads(call.body)["message"]["body"] == "mirror me"
+    assert (
+        call.headers["X-Chatd-Signature"]
+        == "sha256="
+        + hmac.new(secret.input_value().encode(), call.body, hashlib.sha256).hexdigest()
+    )
     admin.close()

@@ -45,6 +45,7 @@ EXCLUDED: dict[str, str] = {
     "meta": "the running service's own counters (revocation epoch, search mark, probes)",
     "command_responses": "a slash command's one-time response tokens, valid for 30 minutes",
     "schema_version": "PostgreSQL's migration bookkeeping: the importing service has its own",
+    "email_pending": "messages waiting minutes for an email digest; a move is no time to mail",
 }
 
 # Files of the data directory that records depend on; carried when they exist.

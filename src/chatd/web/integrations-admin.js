@@ -124,9 +124,9 @@ function Commands({ setMessage, onCommandsChanged }) {
   </section>`;
 }
 
-function OutgoingHooks({ setMessage }) {
+function OutgoingHooks({ store, setMessage }) {
   const [version, setVersion] = useState(0);
-  const [form, setForm] = useState({ name: '', url: '', words: '' });
+  const [form, setForm] = useState({ name: '', url: '', words: '', conversations: [] });
   const [secret, setSecret] = useState(null);
   const hooks = useList('/admin/outgoing-hooks', 'outgoing_hooks', version, setMessage);
 
@@ -135,9 +135,11 @@ function OutgoingHooks({ setMessage }) {
     setMessage('');
     const words = form.words.split(/[\s,]+/).filter(Boolean);
     try {
-      const made = await api('POST', '/admin/outgoing-hooks', { name: form.name, url: form.url, trigger_words: words });
+      const made = await api('POST', '/admin/outgoing-hooks', {
+        name: form.name, url: form.url, trigger_words: words, conversation_ids: form.conversations,
+      });
       setSecret({ label: `Signing secret of ${made.outgoing_hook.name}`, value: made.secret });
-      setForm({ name: '', url: '', words: '' });
+      setForm({ name: '', url: '', words: '', conversations: [] });
       setVersion(version + 1);
     } catch (err) {
       setMessage(problem(err));
@@ -160,22 +162,31 @@ function OutgoingHooks({ setMessage }) {
     <h3>Outgoing webhooks</h3>
     <ul>${hooks.map((h) => html`<li key=${h.id}><strong>${h.name}</strong> <small>→ ${h.url}</small>
       ${h.trigger_words.length > 0 && html` <small>on ${h.trigger_words.join(', ')}</small>`}
+      <small> in ${h.conversation_ids.length
+        ? h.conversation_ids.map((id) => (store.conversations.has(id) ? store.title(store.conversations.get(id)) : 'a conversation')).join(', ')
+        : 'every channel'}</small>
       <button type="button" aria-label=${`Delete ${h.name}`} onClick=${() => remove(h)}>Delete</button></li>`)}</ul>
     <form class="stack" onSubmit=${create}>
       ${field('name', 'Hook name')}${field('url', 'Hook URL', 'url')}
       ${field('words', 'Trigger words (optional, comma-separated)', 'text', false)}
+      <label class="field"><span>Conversations (none chosen: every channel)</span>
+        <select multiple aria-label="Hook conversations" value=${form.conversations}
+          onChange=${(e) => setForm({ ...form, conversations: [...e.currentTarget.selectedOptions].map((o) => o.value) })}>
+          ${[...store.conversations.values()].filter((c) => c.kind !== 'direct').map((c) => html`
+            <option key=${c.id} value=${c.id}>${store.title(c)}</option>`)}
+        </select></label>
       <button type="submit">Create outgoing webhook</button>
     </form>
     ${secret && html`<${ShownOnce} label=${secret.label} value=${secret.value} />`}
   </section>`;
 }
 
-export function AdminIntegrations({ onCommandsChanged }) {
+export function AdminIntegrations({ store, onCommandsChanged }) {
   const [message, setMessage] = useState('');
   return html`<div class="stack integrations-admin">
     <${Bots} setMessage=${setMessage} />
     <${Commands} setMessage=${setMessage} onCommandsChanged=${onCommandsChanged} />
-    <${OutgoingHooks} setMessage=${setMessage} />
+    <${OutgoingHooks} store=${store} setMessage=${setMessage} />
     ${message && html`<p role="alert">${message}</p>`}
   </div>`;
 }

@@ -6,6 +6,7 @@
 import { html } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { api } from './api.js';
 import { extend } from './extensions.js';
+import { renderMarkdown } from './markdown.js';
 import { AdminIntegrations } from './integrations-admin.js';
 import { WebhooksDialog } from './integrations-webhooks.js';
 
@@ -58,7 +59,7 @@ function EphemeralNotes({ store, conversation }) {
         <li key=${note.key} class="ephemeral" role="status">
           <span class="bot-badge">BOT</span> <strong>${note.command}</strong>
           <small> · only visible to you</small>
-          <p class="body">${note.text}</p>
+          <div class="body">${renderMarkdown(note.text, new Set())}</div>
           <button type="button" class="link" onClick=${() => dismiss(store, conversation.id, note.key)}>Dismiss</button>
         </li>`)}
     </ul>`;
