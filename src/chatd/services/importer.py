@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import tarfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +60,10 @@ class Importer:
             await asyncio.to_thread(_remove, placed)
             raise outcome
         progress("rebuilding the search index ...")
+        started = time.monotonic()
         self.indexer.dirty = True
         await self.indexer.catch_up()
+        progress(f"search index rebuilt in {time.monotonic() - started:.1f} s")
         return outcome
 
     def _load(
@@ -86,6 +89,7 @@ class Importer:
     def _load_all(
         self, conn: Any, source: Path, placed: list[Path], progress: Progress
     ) -> ImportReport:
+        archive_store.long_transaction(conn)
         target = {t.name: t for t in archive.carried(archive_store.tables(conn))}
         busy = [name for name in target if archive_store.has_rows(conn, name)]
         if busy:
@@ -133,6 +137,7 @@ class Importer:
         found_counts["files"] = report.files  # type: ignore[assignment]
         if expected != found_counts:
             raise ArchiveError(f"{source} does not hold what its manifest lists")
+        archive_store.after_import(conn)
         search_store.set_indexed_through(conn, 0)  # the catch-up indexes every message
         return report
 

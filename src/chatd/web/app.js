@@ -11,6 +11,7 @@ import { Icon } from './icons.js';
 import { Lightbox } from './lightbox.js';
 import { ConversationDetails } from './manage.js';
 import './integrations.js'; // bots, webhooks, slash commands (extends through extensions.js)
+import './notifications.js'; // Web Push, notify settings, email (an extension module)
 import { Panel } from './panel.js';
 import { Sidebar } from './sidebar.js';
 import { Store } from './store.js';
