@@ -61,7 +61,7 @@ class Importer:
             raise outcome
         progress("rebuilding the search index ...")
         started = time.monotonic()
-        self.indexer.dirty = True
+        self.indexer.sent()  # everything after the mark: the ordinary catch-up indexes it
         await self.indexer.catch_up()
         progress(f"search index rebuilt in {time.monotonic() - started:.1f} s")
         return outcome
@@ -104,13 +104,6 @@ class Importer:
             if first is None or first.name != archive.HEADER:
                 raise ArchiveError(f"{source} is not a chatd archive (no {archive.HEADER})")
             columns = self._check_header(archive.read_json(tar.extractfile(first), first.name))
-            unknown = [name for name in columns if name not in target]
-            if unknown:
-                raise ArchiveError(
-                    "the archive holds tables this chatd does not have ("
-                    + ", ".join(unknown)
-                    + "): import it with the chatd version that wrote it, or a newer one"
-                )
             manifest: dict[str, Any] | None = None
             for member in members:
                 stream = tar.extractfile(member) if member.isfile() else None
@@ -217,8 +210,8 @@ class Importer:
         names = columns[table]
         if target is None:
             raise ArchiveError(
-                f"the archive holds table {table!r}, which this chatd does not have: import "
-                "it with the chatd version that wrote it, or a newer one"
+                f"the archive holds rows of table {table!r}, which this chatd does not have: "
+                "import it with the chatd version that wrote it, or a newer one"
             )
         unknown = [c for c in names if c not in target.columns]
         if unknown:

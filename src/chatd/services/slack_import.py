@@ -115,7 +115,7 @@ class SlackImporter:
             await asyncio.to_thread(export.close)
         indexing = time.monotonic()
         progress(f"messages written in {indexing - started:.1f} s; updating the search index ...")
-        self.indexer.dirty = True
+        self.indexer.sent()  # everything after the mark: the ordinary catch-up indexes it
         await self.indexer.catch_up()
         progress(f"search index updated in {time.monotonic() - indexing:.1f} s")
         report.seconds = time.monotonic() - started
