@@ -18,7 +18,7 @@ from typing import Any
 from chatd.clock import Clock, SystemClock
 from chatd.config import Config
 from chatd.db import migrate
-from chatd.db.database import Database, connect
+from chatd.db.database import Database, SqliteDatabase, connect
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
@@ -75,7 +75,7 @@ class Services:
     ) -> Services:
         clock = clock or SystemClock()
         db_path = await asyncio.to_thread(prepare_data_dir, config)
-        db = Database(db_path, config.storage.synchronous)
+        db = SqliteDatabase(db_path, config.storage.synchronous)
         await db.start()
         hub = Hub()
         hub.load_memberships(await db.read(conversation_store.all_memberships))
