@@ -26,6 +26,7 @@ class User:
     role: str
     active: bool
     created_at: int
+    bot: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -43,6 +44,7 @@ class User:
             "role": self.role,
             "active": self.active,
             "created_at": iso_ms(self.created_at),
+            "bot": self.bot,
         }
 
 
@@ -134,6 +136,18 @@ class Reaction:
         return {"emoji": self.emoji, "count": len(self.user_ids), "user_ids": list(self.user_ids)}
 
 
+@dataclass(frozen=True, slots=True)
+class Via:
+    """The integration that posted a message: `kind` is "webhook" or "command"."""
+
+    kind: str
+    id: str
+    name: str
+
+    def to_json(self) -> JSON:
+        return {"kind": self.kind, "id": self.id, "name": self.name}
+
+
 @dataclass(slots=True)
 class Message:
     id: str
@@ -151,6 +165,7 @@ class Message:
     mentions: list[str] = field(default_factory=list)
     pinned_at: int | None = None
     reply_count: int = 0
+    via: Via | None = None
 
     def to_json(self) -> JSON:
         deleted = self.deleted
@@ -170,6 +185,7 @@ class Message:
             "mentions": [] if deleted else self.mentions,
             "pinned": self.pinned_at is not None and not deleted,
             "reply_count": self.reply_count,
+            "via": None if self.via is None else self.via.to_json(),
         }
 
 
@@ -184,4 +200,73 @@ class Presence:
             "user_id": self.user_id,
             "status": self.status,
             "last_seen_at": _iso_or_none(self.last_seen_at),
+        }
+
+
+# ---- integrations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """An incoming webhook; `url` carries its secret, so only those who may list it see it."""
+
+    id: str
+    name: str
+    conversation_id: str
+    bot_user_id: str
+    created_by: str
+    created_at: int
+
+    def to_json(self, url: str) -> JSON:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "conversation_id": self.conversation_id,
+            "url": url,
+            "created_by": self.created_by,
+            "created_at": iso_ms(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    id: str
+    trigger: str
+    url: str
+    description: str
+    bot_user_id: str
+    created_by: str
+    created_at: int
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "trigger": self.trigger,
+            "url": self.url,
+            "description": self.description,
+            "created_by": self.created_by,
+            "created_at": iso_ms(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingHook:
+    id: str
+    name: str
+    url: str
+    conversation_ids: tuple[str, ...]
+    trigger_words: tuple[str, ...]
+    bot_user_id: str
+    created_by: str
+    created_at: int
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "url": self.url,
+            "conversation_ids": list(self.conversation_ids),
+            "trigger_words": list(self.trigger_words),
+            "created_by": self.created_by,
+            "created_at": iso_ms(self.created_at),
         }

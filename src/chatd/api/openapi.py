@@ -40,7 +40,7 @@ NULLABLE_STR: Schema = {"type": ["string", "null"]}
 COMPONENTS: dict[str, Schema] = {
     "User": obj(
         id=STR, username=STR, display_name=STR, role={"enum": ["admin", "member"]},
-        active=BOOL, created_at=TIME,
+        active=BOOL, created_at=TIME, bot=BOOL,
     ),
     "Session": obj(
         id=STR, created_at=TIME, last_used_at=TIME, user_agent=STR, ip=STR, current=BOOL
@@ -61,8 +61,10 @@ COMPONENTS: dict[str, Schema] = {
         reply_to=NULLABLE_STR, client_id=NULLABLE_STR,
         files={"type": "array", "items": ref("File")},
         reactions={"type": "array", "items": ref("Reaction")}, mentions=IDS, pinned=BOOL,
-        reply_count=INT,
+        reply_count=INT, via={"oneOf": [{"type": "null"}, ref("Via")]},
     ),
+    # integrations
+    "Via": obj(kind={"enum": ["webhook", "command"]}, id=STR, name=STR),
     "Presence": obj(
         user_id=STR, status={"enum": ["online", "away", "dnd", "offline"]},
         last_seen_at={"type": ["string", "null"], "format": "date-time"},
@@ -219,6 +221,13 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
         "presence of the people the caller shares a conversation with",
         answer=obj(presence={"type": "array", "items": ref("Presence")}),
     ),
+    # integrations: bots, incoming webhooks, slash commands, outgoing webhooks
+    ("POST", f"{API}/admin/bots"): op("create a bot; its token is shown once", 201,
+                                      obj(("user", "token"), user=ref("User"), token=STR),
+                                      body=obj(("username",), username=STR, display_name=STR)),
+    ("GET", f"{API}/admin/bots"): op("every bot", answer=LIST_USERS),
+    ("POST", f"{API}/admin/bots/{{id}}/token"): op("replace a bot's token", 201,
+                                                   obj(("token",), token=STR)),
 }  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from . import conversations, files, messages, openapi, ops, team, users, web, ws
+from . import bots, conversations, files, messages, openapi, ops, team, users, web, ws
 
 API = "/api/v1"
 
@@ -70,6 +70,10 @@ def table() -> list[BaseRoute]:
         Route(f"{API}/admin/users", users.admin_list_users, methods=["GET"]),
         Route(f"{API}/admin/users", users.admin_create_user, methods=["POST"]),
         Route(f"{API}/admin/users/{{id}}", users.admin_update_user, methods=["PATCH"]),
+        # integrations: bots, incoming webhooks, slash commands, outgoing webhooks
+        Route(f"{API}/admin/bots", bots.create, methods=["POST"]),
+        Route(f"{API}/admin/bots", bots.list_all, methods=["GET"]),
+        Route(f"{API}/admin/bots/{{id}}/token", bots.replace_token, methods=["POST"]),
         # the web client
         Route("/", web.page, methods=["GET"]),
         Route("/setup", web.page, methods=["GET"]),

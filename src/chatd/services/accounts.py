@@ -120,8 +120,8 @@ class Accounts:
 
     # ---- sessions ----------------------------------------------------------------------
 
-    def _session_op(self, user_id: str, client: ClientInfo) -> tuple[Session, str, Any]:
-        """A new session and its token, and the write that stores it."""
+    def session_op(self, user_id: str, client: ClientInfo) -> tuple[Session, str, Any]:
+        """A new session and its token, and the write that stores it (bots' tokens too)."""
         token = secrets.token_urlsafe(32)
         now = now_ms(self.clock)
         session = Session(new_id(), user_id, now, now, client.user_agent[:256], client.ip[:64])
@@ -147,7 +147,7 @@ class Accounts:
         now = now_ms(self.clock)
         if not user.active:
             raise Unauthorized("this account is disabled")
-        if session.last_used_at + self._ttl_ms < now:
+        if session.last_used_at + self._ttl_ms < now and not user.bot:  # a bot's never expires
             raise Unauthorized("the session has expired; sign in again")
         if now - session.last_used_at > TOUCH_EVERY_MS:
             await self.db.write(sessions.touch, session.id, now)
@@ -214,7 +214,7 @@ class Accounts:
             raise Forbidden("the setup token is not valid")
         user = _new_user(name, shown, "admin", now_ms(self.clock))
         hashed = await self.hash_password(secret)
-        session, bearer, store_session = self._session_op(user.id, client)
+        session, bearer, store_session = self.session_op(user.id, client)
 
         def create(conn: sqlite3.Connection) -> None:
             if users.count(conn) > 0:
@@ -247,7 +247,7 @@ class Accounts:
             raise Forbidden("registration needs a valid invite code")
         user = _new_user(name, shown, "member", now_ms(self.clock))
         hashed = await self.hash_password(secret)
-        session, bearer, store_session = self._session_op(user.id, client)
+        session, bearer, store_session = self.session_op(user.id, client)
         now = now_ms(self.clock)
 
         def create(conn: sqlite3.Connection) -> None:
@@ -274,7 +274,8 @@ class Accounts:
             await self._verify(await self._dummy(), secret)
             ok = False
         else:
-            ok = await self._verify(found[1], secret) and found[0].active
+            # a bot has no password (its hash is empty) and never signs in
+            ok = not found[0].bot and await self._verify(found[1], secret) and found[0].active
         if not ok or found is None:
             self._user_failures.fail(name)
             self._ip_failures.fail(client.ip)
@@ -282,7 +283,7 @@ class Accounts:
             raise Unauthorized("wrong username or password")
         self._user_failures.reset(name)
         user = found[0]
-        session, bearer, store_session = self._session_op(user.id, client)
+        session, bearer, store_session = self.session_op(user.id, client)
         await self.db.write(store_session)
         event(log, logging.INFO, "login.ok", user_id=user.id, session=session.id, ip=client.ip)
         return SignedIn(user, bearer, session)

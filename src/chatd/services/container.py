@@ -22,6 +22,7 @@ from chatd.db.database import Database, SqliteDatabase, connect
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
+from chatd.services.bots import Bots
 from chatd.services.conversations import Conversations
 from chatd.services.files import Files
 from chatd.services.messages import Messages
@@ -67,6 +68,7 @@ class Services:
     files: Files
     team: Team
     search: Search
+    bots: Bots
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -105,6 +107,7 @@ class Services:
             files,
             Team(db, hub, clock),
             Search(db, indexer),
+            Bots(db, hub, accounts, users, clock),
         )
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")

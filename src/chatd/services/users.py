@@ -170,6 +170,8 @@ class Users:
     async def set_password(self, username: str, password: str) -> None:
         """Set a password from the CLI; every session of the user is revoked."""
         user = await self.by_username(username)
+        if user.bot:
+            raise Conflict(f"{username} is a bot: it has a token, never a password")
         secret = validation.password(password)
         hashed = await self.accounts.hash_password(secret)
 

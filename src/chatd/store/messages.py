@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from chatd.models import Message
+from chatd.models import Message, Via
 from chatd.store import files, reactions
 from chatd.store.batch import in_groups
 from chatd.store.dialect import is_postgres
@@ -13,13 +13,13 @@ from chatd.store.dialect import is_postgres
 _COLUMNS = (
     "id, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to, "
     "client_id, pinned_at, "
-    "(SELECT count(*) FROM messages r WHERE r.reply_to = messages.id)"
+    "(SELECT count(*) FROM messages r WHERE r.reply_to = messages.id), via_kind, via_id, via_name"
 )
 
 
 def _message(row: tuple[object, ...]) -> Message:
     (id_, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to,
-     client_id, pinned_at, reply_count) = row  # fmt: skip
+     client_id, pinned_at, reply_count, via_kind, via_id, via_name) = row  # fmt: skip
     return Message(
         id=str(id_),
         conversation_id=str(conversation_id),
@@ -33,12 +33,13 @@ def _message(row: tuple[object, ...]) -> Message:
         client_id=None if client_id is None else str(client_id),
         pinned_at=None if pinned_at is None else int(pinned_at),  # type: ignore[call-overload]
         reply_count=int(reply_count),  # type: ignore[call-overload]
+        via=None if via_kind is None else Via(str(via_kind), str(via_id), str(via_name)),
     )
 
 
 _INSERT = (
     "INSERT INTO messages (id, conversation_id, seq, author_id, body, created_at, reply_to, "
-    "client_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "client_id, via_kind, via_id, via_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_PG = _INSERT + " RETURNING rowid"
 
@@ -56,11 +57,16 @@ def insert(conn: sqlite3.Connection, message: Message) -> int:
             message.created_at,
             message.reply_to,
             message.client_id,
+            *((None, None, None) if message.via is None else _via(message.via)),
         ),
     )
     if is_postgres(conn):
         return int(cur.fetchone()[0])
     return int(cur.lastrowid or 0)
+
+
+def _via(via: Via) -> tuple[str, str, str]:
+    return via.kind, via.id, via.name
 
 
 def get(conn: sqlite3.Connection, message_id: str) -> Message | None:

@@ -7,11 +7,11 @@ import sqlite3
 from chatd.models import User
 from chatd.store.batch import in_groups
 
-_COLUMNS = "id, username, display_name, role, active, created_at"
+_COLUMNS = "id, username, display_name, role, active, created_at, bot"
 
 
 def _user(row: tuple[object, ...]) -> User:
-    id_, username, display_name, role, active, created_at = row
+    id_, username, display_name, role, active, created_at, bot = row
     return User(
         id=str(id_),
         username=str(username),
@@ -19,12 +19,13 @@ def _user(row: tuple[object, ...]) -> User:
         role=str(role),
         active=bool(active),
         created_at=int(created_at),  # type: ignore[call-overload]
+        bot=bool(bot),
     )
 
 
 def insert(conn: sqlite3.Connection, user: User, password_hash: str) -> None:
     conn.execute(
-        f"INSERT INTO users ({_COLUMNS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO users ({_COLUMNS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             user.id,
             user.username,
@@ -32,6 +33,7 @@ def insert(conn: sqlite3.Connection, user: User, password_hash: str) -> None:
             user.role,
             int(user.active),
             user.created_at,
+            int(user.bot),
             password_hash,
         ),
     )
@@ -130,3 +132,8 @@ def set_last_seen(conn: sqlite3.Connection, seen: dict[str, int]) -> None:
     conn.executemany(
         "UPDATE users SET last_seen_at = ? WHERE id = ?", [(ms, uid) for uid, ms in seen.items()]
     )
+
+
+def list_bots(conn: sqlite3.Connection) -> list[User]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM users WHERE bot = 1 ORDER BY username")
+    return [_user(row) for row in rows]
