@@ -4,18 +4,18 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck imports pytest chromium screenshot binary clean
+.PHONY: run test lint typecheck imports pytest chromium postgresql screenshot binary clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,cluster]'
 	touch $@
 
 run: $(BIN)/.installed  ## start the server on its embedded defaults
 	$(BIN)/chatd serve
 
-test: $(BIN)/.installed chromium lint typecheck imports binary pytest  ## every check
+test: $(BIN)/.installed chromium postgresql lint typecheck imports binary pytest  ## every check
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests tools
@@ -34,12 +34,17 @@ chromium:  ## Debian's chromium for the browser tests (Playwright never download
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
+postgresql:  ## Debian's PostgreSQL for the tests on the postgres backend (they start their own)
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
 binary: dist/chatd  ## the one-file executable (PyInstaller)
 
 dist/chatd: $(BIN)/.installed $(shell find src/chatd -type f -not -name '*.pyc') packaging/pyinstaller/entry.py
 	$(BIN)/pyinstaller --onefile --name chatd --noconfirm --log-level WARN \
 		--collect-data chatd --collect-submodules uvicorn --collect-submodules chatd \
 		--hidden-import uvloop --hidden-import httptools \
+		--collect-submodules psycopg --collect-all psycopg_binary \
 		--distpath dist --workpath build/pyinstaller --specpath build/pyinstaller \
 		packaging/pyinstaller/entry.py
 
