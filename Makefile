@@ -4,18 +4,18 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck imports pytest chromium postgresql screenshot binary clean
+.PHONY: run test lint typecheck imports pytest chromium postgresql cluster-servers screenshot binary clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,cluster]'
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 run: $(BIN)/.installed  ## start the server on its embedded defaults
 	$(BIN)/chatd serve
 
-test: $(BIN)/.installed chromium postgresql lint typecheck imports binary pytest  ## every check
+test: $(BIN)/.installed chromium postgresql cluster-servers lint typecheck imports binary pytest  ## every check
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests tools
@@ -37,6 +37,11 @@ chromium:  ## Debian's chromium for the browser tests (Playwright never download
 postgresql:  ## Debian's PostgreSQL for the tests on the postgres backend (they start their own)
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
+cluster-servers:  ## Debian's nats-server and caddy for the several-node tests
+	@command -v nats-server >/dev/null 2>&1 && command -v caddy >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nats-server caddy; }
 
 binary: dist/chatd  ## the one-file executable (PyInstaller)
 

@@ -345,3 +345,7 @@ def bench_command(
                           client_ids=not no_client_id)  # fmt: skip
     report = run.run_loop(run.run(options))
     click.echo(json.dumps(report, indent=2) if as_json else bench_report.table(report))
+
+
+# Export, import and Slack import live in their own module, which adds them to `main`.
+from chatd import cli_archive  # noqa: E402, F401

@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -147,6 +148,10 @@ class LimitsConfig:
     webhook_per_minute: int = setting(
         60, "messages one incoming webhook may post per minute before 429", minimum=1
     )
+    # hardening: limits on what one user can make or cost
+    search_time_ms: int = setting(
+        3000, "a search running longer is stopped (422: use more distinctive words)", minimum=1
+    )
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,40 @@ class LogConfig:
     format: str = setting("text", "text or json", choices=("text", "json"))
 
 
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Several nodes (docs/operations.md, "When you outgrow one machine")."""
+
+    bus: str = setting(
+        "local",
+        "local (one process) or nats (several nodes on PostgreSQL share events over NATS)",
+        choices=("local", "nats"),
+    )
+    nats_url: str = setting("nats://127.0.0.1:4222", "NATS server(s), comma-separated")
+    node_name: str = setting(
+        "", "this node's name in logs, /metrics and /readyz; empty means the host name"
+    )
+
+    @property
+    def nats_servers(self) -> list[str]:
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+
+
+def _check_cluster(values: dict[str, Any]) -> None:
+    """The cluster keys that only make sense together (the contract's "Scale-out")."""
+    if not values["cluster.node_name"]:
+        values["cluster.node_name"] = socket.gethostname()
+    if values["cluster.bus"] == "nats":
+        if values.get("storage.backend", "sqlite") == "sqlite":
+            raise ConfigError(
+                "cluster.bus = nats needs storage.backend = postgres: the embedded SQLite "
+                "database serves one node only (set storage.backend and storage.postgres_url, "
+                "or cluster.bus = local)"
+            )
+        if not values["cluster.nats_url"].replace(",", "").strip():
+            raise ConfigError("cluster.nats_url: name at least one NATS server")
+
+
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 
@@ -209,6 +248,7 @@ class Config:
     presence: PresenceConfig = field(default_factory=PresenceConfig)
     integrations: IntegrationsConfig = field(default_factory=IntegrationsConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     def base_url(self) -> str:
         """The URL people open: `server.public_url`, else built from host and port."""
@@ -382,6 +422,7 @@ def load(
         values["storage.data_dir"] = platformdirs.user_data_dir("chatd")
     if values["storage.backend"] == "postgres" and not values["storage.postgres_url"]:
         raise ConfigError("storage.backend is postgres: set storage.postgres_url too")
+    _check_cluster(values)
     sections: dict[str, Any] = {}
     for section, cls in _SECTION_TYPES.items():
         fields = {f.name: values[f"{section}.{f.name}"] for f in dataclasses.fields(cls)}

@@ -318,3 +318,10 @@ def all_memberships(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     return [
         (str(a), str(b)) for a, b in conn.execute("SELECT conversation_id, user_id FROM members")
     ]
+
+
+def all_last_seqs(conn: sqlite3.Connection) -> dict[str, int]:
+    """Every conversation's last seq: where a cluster node's delivery order starts."""
+    return {
+        str(cid): int(seq) for cid, seq in conn.execute("SELECT id, last_seq FROM conversations")
+    }
