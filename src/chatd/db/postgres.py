@@ -96,8 +96,7 @@ class PostgresDatabase(Database):
             await loop.run_in_executor(self._write_pool, self._writer.close)
             self._writer = None
         if self._jobs is not None:
-            await loop.run_in_executor(self._jobs_pool, self._jobs.close)
-            self._jobs = None
+            await loop.run_in_executor(self._jobs_pool, self._release_jobs)
         for pool in (self._write_pool, self._read_pool, self._bounded_pool, self._jobs_pool):
             pool.shutdown(wait=True)
         with self._lock:
@@ -257,6 +256,18 @@ class PostgresDatabase(Database):
     async def leader(self, job: str) -> bool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._jobs_pool, self._claim, job)
+
+    def _release_jobs(self) -> None:
+        """Free the jobs' locks before closing, so another node can take them at once
+        (closing alone frees them only once the server has noticed the session is gone)."""
+        conn, self._jobs = self._jobs, None
+        self._held.clear()
+        if conn is None:
+            return
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("SELECT pg_advisory_unlock_all()")
+        with contextlib.suppress(psycopg.Error):
+            conn.close()
 
     def _claim(self, job: str) -> bool:
         """Hold a session-level advisory lock per job on a connection of its own: the node
