@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatd.services import mentions
-from chatd.services.search import cjk_bigrams, parse
+from chatd.services.search import cjk_bigrams, terms
+from chatd.store.search import _match
 
 from .conftest import ChatdServer, Team
 from .test_conversations import Person
@@ -54,8 +55,10 @@ def test_mention_parsing_matches_reference(parts: list[str], kind: str) -> None:
 
 def test_cjk_bigrams_and_query_parsing() -> None:
     assert cjk_bigrams("東京都 and 서울") == "東京 京都 서울"
-    assert parse('hello "big world" ab 東京') == ('"hello" AND "big world"', '"東京"')
-    assert parse("a b") == (None, None)
+    assert terms('hello "big world" ab 東京') == (["hello", "big world"], ["東京"])
+    assert terms("a b") == ([], [])
+    assert _match(["hello", 'say "hi"']) == '"hello" AND "say ""hi"""'
+    assert _match([]) is None
 
 
 @pytest.fixture(scope="module")

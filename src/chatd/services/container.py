@@ -19,7 +19,7 @@ from chatd import metrics
 from chatd.clock import Clock, SystemClock
 from chatd.config import Config
 from chatd.db import migrate
-from chatd.db.database import Database, connect
+from chatd.db.database import Database, SqliteDatabase, connect
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
@@ -85,7 +85,7 @@ class Services:
         clock = clock or SystemClock()
         metrics.NODE_INFO.labels(config.cluster.node_name).set(1)
         db_path = await asyncio.to_thread(prepare_data_dir, config)
-        db = Database(db_path, config.storage.synchronous)
+        db = SqliteDatabase(db_path, config.storage.synchronous)
         await db.start()
         bus: NatsBroker | None = None
         if background and config.cluster.bus == "nats":

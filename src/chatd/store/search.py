@@ -1,11 +1,27 @@
-"""SQL for full-text search: index rows and the newest-first query."""
+"""SQL for full-text search: index rows and the newest-first query.
+
+On SQLite chatd keeps two FTS5 tables itself (`index`, `unindex`, the catch-up mark); on
+PostgreSQL the engine keeps its indexes on `messages.body` in the writing transaction
+(`external` is False there) and `pgsearch` runs the query.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 
 from chatd.models import Message
-from chatd.store import messages
+from chatd.store import messages, pgsearch
+from chatd.store.dialect import is_postgres
+
+
+def external(conn: sqlite3.Connection) -> bool:
+    """Whether chatd writes the index itself (SQLite) rather than the engine (PostgreSQL)."""
+    return not is_postgres(conn)
+
+
+def _match(terms: list[str]) -> str | None:
+    """An FTS5 MATCH expression: every term, each taken literally."""
+    return " AND ".join('"' + term.replace('"', '""') + '"' for term in terms) or None
 
 
 def index(conn: sqlite3.Connection, rowid: int, body: str, bigrams: str) -> None:
@@ -53,14 +69,24 @@ def rowid_of(conn: sqlite3.Connection, message_id: str) -> int:
 def find(
     conn: sqlite3.Connection,
     user_id: str,
-    trigram_query: str | None,
-    cjk_query: str | None,
+    trigram_terms: list[str],
+    cjk_terms: list[str],
     conversation_id: str | None,
     author_id: str | None,
     before_rowid: int | None,
     limit: int,
 ) -> tuple[list[Message], int | None]:
-    """Newest first, only in the user's conversations, deleted messages never; next cursor."""
+    """Newest first, only in the user's conversations, deleted messages never; next cursor.
+
+    `trigram_terms` (3+ characters) match any part of the text, `cjk_terms` (2 CJK
+    characters) a pair of adjacent CJK characters; all must match."""
+    if is_postgres(conn):
+        rows = pgsearch.find(
+            conn, user_id, trigram_terms, cjk_terms, conversation_id, author_id,
+            before_rowid, limit,
+        )  # fmt: skip
+        return _page(conn, rows, limit)
+    trigram_query, cjk_query = _match(trigram_terms), _match(cjk_terms)
     sources = []
     params: list[object] = []
     if trigram_query:
@@ -90,6 +116,13 @@ def find(
         + " ORDER BY m.rowid DESC LIMIT ?",
         params,
     ).fetchall()
+    return _page(conn, rows, limit)
+
+
+def _page(
+    conn: sqlite3.Connection, rows: list[tuple[int, str]], limit: int
+) -> tuple[list[Message], int | None]:
+    """The messages of a page of (rowid, id), newest first; the cursor of the next page."""
     page = rows[:limit]
     found = [messages.get(conn, str(message_id)) for _, message_id in page]
     result = [m for m in found if m is not None]
