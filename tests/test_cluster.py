@@ -5,6 +5,9 @@ nodes started together on the empty database. What holds on one node must hold a
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -15,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ChatdServer, Team
-from .natsserver import NatsServer
+from .conftest import ROOT, ChatdServer, Team
+from .natsserver import NatsServer, free_port
 from .pgcluster import PostgresCluster
 from .test_conversations import Person
 from .wsclient import WS
@@ -344,3 +347,72 @@ def test_kill_9_during_a_burst_loses_no_acknowledged_message(
     got = created_seqs(watcher, cid, len(stored), timeout=15)
     assert got == stored
     watcher.close()
+
+
+def test_the_documented_caddy_config_in_front_of_two_nodes(
+    cluster: Cluster, people: dict[str, dict[str, Person]]
+) -> None:
+    caddy_bin = shutil.which("caddy")
+    assert caddy_bin is not None, "caddy is not installed (make test installs it)"
+    port = free_port()
+    documented = (ROOT / "packaging" / "caddy" / "Caddyfile").read_text()
+    assert (
+        documented.split("\nchat.example.lan", 1)[1]
+        in (ROOT / "docs" / "operations.md").read_text()
+    )
+    nodes = " ".join(f"127.0.0.1:{cluster.nodes[n].port}" for n in ("a", "b"))
+    config = "{\n\tadmin off\n\tauto_https off\n}\n" + documented.replace(
+        "chat.example.lan", f"http://127.0.0.1:{port}"
+    ).replace("10.0.0.11:8080 10.0.0.12:8080", nodes)
+    home = cluster.root / "caddy"
+    home.mkdir(exist_ok=True)
+    (home / "Caddyfile").write_text(config)
+    proc = subprocess.Popen(
+        [caddy_bin, "run", "--config", str(home / "Caddyfile"), "--adapter", "caddyfile"],
+        env={
+            **os.environ,
+            "HOME": str(home),
+            "XDG_DATA_HOME": str(home),
+            "XDG_CONFIG_HOME": str(home),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "caddy did not come up"
+            time.sleep(0.1)
+        served_by = {httpx.get(url + "/readyz").json()["node"] for _ in range(6)}
+        assert served_by == {"a", "b"}  # round robin, no stickiness
+        ann, bob = people["ann"]["a"], people["bob"]["a"]
+        cid = group(ann, bob)
+        sockets = [WS(url, token(bob)) for _ in range(2)]  # one lands on each node
+        for ws in sockets:
+            ws.welcome()
+        with httpx.Client(base_url=url, headers=ann.http.headers, timeout=30) as http:
+            data = os.urandom(300_000)
+            made = http.post(
+                "/api/v1/files", files={"file": ("r.bin", data, "application/octet-stream")}
+            )
+            assert made.status_code == 201, made.text
+            fid = made.json()["file"]["id"]
+            sent = http.post(
+                f"/api/v1/conversations/{cid}/messages",
+                json={"body": "via caddy", "file_ids": [fid]},
+            )
+            assert sent.status_code == 201, sent.text
+            assert http.get(f"/api/v1/files/{fid}").content == data
+        for ws in sockets:
+            frame = ws.expect("message.created", timeout=5)
+            assert frame["message"]["body"] == "via caddy"
+            ws.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
