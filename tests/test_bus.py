@@ -301,3 +301,15 @@ def test_sqlite_with_nats_is_refused_naming_both_keys(tmp_path: Any) -> None:
     assert result.exit_code != 0
     assert "cluster.bus" in result.output and "storage.backend" in result.output
     assert not (tmp_path / "chatd.db").exists()  # refused before touching anything
+
+
+def test_node_registry_conflicts() -> None:
+    from chatd.services.nodes import conflict
+
+    alive = [("n1", "i1", "nats"), ("n2", "i2", "nats")]
+    assert conflict("n1", "nats", alive) is None
+    assert conflict("n1", "local", [("n1", "old", "local")]) is None  # itself, restarted
+    local = conflict("n3", "local", alive)
+    assert local is not None and "n1" in local and "cluster.bus = nats" in local
+    mixed = conflict("n3", "nats", [("n1", "i1", "local")])
+    assert mixed is not None and "node n1" in mixed

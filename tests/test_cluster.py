@@ -416,3 +416,13 @@ def test_the_documented_caddy_config_in_front_of_two_nodes(
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_local_bus_node_is_refused_beside_live_nodes(cluster: Cluster) -> None:
+    lone = cluster.node("lone")
+    lone.env["CHATD_CLUSTER_BUS"] = "local"
+    with pytest.raises(RuntimeError) as refused:
+        lone.start(timeout=30)
+    assert "is alive on this PostgreSQL database" in str(refused.value)
+    assert "cluster.bus = nats" in str(refused.value)
+    del cluster.nodes["lone"]

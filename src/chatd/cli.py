@@ -21,6 +21,7 @@ from chatd.config import Config, ConfigError, example_toml, load
 from chatd.db.migrate import SchemaError
 from chatd.errors import ChatdError
 from chatd.services.container import Services, prepare_data_dir
+from chatd.services.nodes import NodeConflict, check_can_join
 
 T = TypeVar("T")
 
@@ -105,7 +106,8 @@ def serve(
     log.setup(config.log.level, config.log.format)
     try:
         prepare_data_dir(config)
-    except (SchemaError, OSError) as exc:
+        check_can_join(config)
+    except (SchemaError, OSError, NodeConflict) as exc:
         _fail(str(exc))
     from chatd import server
 

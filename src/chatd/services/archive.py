@@ -43,6 +43,7 @@ EXCLUDED: dict[str, str] = {
     "sessions": "sign-in sessions: tokens are not exported, people sign in again",
     "meta": "the running service's own counters (revocation epoch, search mark, probes)",
     "command_responses": "a slash command's one-time response tokens, valid for 30 minutes",
+    "nodes": "the running cluster's node registry (heartbeats), rebuilt by the nodes that run",
 }
 
 # Files of the data directory that records depend on; carried when they exist.

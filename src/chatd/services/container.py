@@ -7,6 +7,7 @@ pass `background=False`, so they share the rules and the database but run no tim
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import sqlite3
@@ -27,6 +28,7 @@ from chatd.services.bots import Bots
 from chatd.services.conversations import Conversations
 from chatd.services.files import Files
 from chatd.services.messages import Messages
+from chatd.services.nodes import NodeRegistry
 from chatd.services.presence import PresenceService
 from chatd.services.search import Search, SearchIndexer
 from chatd.services.team import Team
@@ -77,6 +79,7 @@ class Services:
     bots: Bots
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     link: ClusterLink | None = None  # one node of several (cluster.bus = "nats")
+    registry: NodeRegistry | None = None  # on PostgreSQL: who else runs on this database
 
     @classmethod
     async def start(
@@ -135,6 +138,9 @@ class Services:
             services.link = link
             await link.start()
             services.spawn(bus.run(), "bus")
+        if background and config.storage.backend == "postgres":
+            services.registry = NodeRegistry(db, config, clock)
+            services.spawn(services.registry.run(), "node-registry")
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
             services.spawn(accounts.run_session_pruner(), "session-pruner")
@@ -159,6 +165,9 @@ class Services:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.registry is not None:
+            with contextlib.suppress(Exception):
+                await self.registry.leave()
         if self.link is not None:
             await self.link.stop()
             await self.link.broker.close()
@@ -171,6 +180,8 @@ class Services:
         the cluster bus is connected (for /readyz)."""
         if self.link is not None and not self.link.broker.connected:
             return False, "the cluster bus (NATS) is unreachable"
+        if self.registry is not None and self.registry.problem is not None:
+            return False, self.registry.problem
 
         def probe(conn: sqlite3.Connection, now: int) -> None:
             conn.execute(
