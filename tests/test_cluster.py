@@ -5,9 +5,12 @@ nodes started together on the empty database. What holds on one node must hold a
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -426,3 +429,26 @@ def test_a_local_bus_node_is_refused_beside_live_nodes(cluster: Cluster) -> None
     assert "is alive on this PostgreSQL database" in str(refused.value)
     assert "cluster.bus = nats" in str(refused.value)
     del cluster.nodes["lone"]
+
+
+def test_bench_spreads_clients_over_both_nodes(cluster: Cluster, team: Team) -> None:
+    urls = [arg for n in ("a", "b") for arg in ("--url", cluster.nodes[n].url)]
+    done = subprocess.run(
+        [sys.executable, "-m", "chatd", "bench", *urls, "--json", "--token", team.admin_token,
+         "--members", "4", "--senders", "4", "--rate", "100", "--duration", "1"],
+        capture_output=True, text=True, timeout=120, check=True, cwd=ROOT,
+    )  # fmt: skip
+    report = json.loads(done.stdout)
+    assert len(report["server_pids"]) == 2  # both nodes' CPU is counted
+    chatd = report["chatd"]
+    assert chatd["acked"] == chatd["sent"] > 0
+    assert chatd["lost"] == chatd["duplicated"] == 0
+    assert report["seq_check"] == {"stored": chatd["acked"], "gapless": True, "passed": True}
+    for name in ("a", "b"):  # each node counts its own bus traffic
+        text = httpx.get(cluster.nodes[name].url + "/metrics").text
+        assert f'chatd_node_info{{node="{name}"}} 1.0' in text
+        for direction in ("in", "out"):
+            found = re.search(rf'chatd_bus_messages_total{{direction="{direction}"}} (\S+)', text)
+            assert found is not None and float(found.group(1)) > 0
+        for metric in ("chatd_bus_resyncs_total", "chatd_bus_lost_events_total"):
+            assert f"{metric} " in text
