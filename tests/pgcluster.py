@@ -17,8 +17,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import psycopg
-
 
 def _bin_dir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
@@ -81,6 +79,8 @@ class PostgresCluster:
 
     def new_database(self) -> str:
         """A fresh, empty database; its URL."""
+        import psycopg  # chatd[cluster]; only the postgres tests get here
+
         name = f"chatd_{os.getpid()}_{next(self._names)}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')

@@ -11,6 +11,8 @@ import httpx
 
 from .conftest import ChatdServer, Team
 
+BACKENDS = ("sqlite",)  # the bench of the embedded default
+
 
 def bench(server: ChatdServer, *args: str) -> dict[str, object]:
     assert server.proc is not None

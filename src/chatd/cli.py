@@ -238,6 +238,13 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
     from chatd.services.backup import BackupError, backup
 
     config = load_config(config_file, **{"storage.data_dir": data_dir})
+    if config.storage.backend == "postgres":
+        _fail(
+            "chatd backup copies the embedded SQLite database only; on PostgreSQL use "
+            "`chatd export` (a portable archive) or PostgreSQL's own tools (pg_dump, "
+            "base backups) and copy the shared files/ directory",
+            1,
+        )
     try:
         report = backup(config.storage.path, Path(dest_dir))
     except (BackupError, OSError, sqlite3.Error) as exc:

@@ -39,7 +39,11 @@ def migrate(url: str) -> int:
     """Bring the schema up to date; return the version now in force."""
     found = migrations(FOLDER)
     latest = len(found)
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise SchemaError(f"cannot reach the database of storage.postgres_url: {exc}") from exc
+    with conn:
         conn.execute(_LOCK)
         try:
             version = current_version(conn)
