@@ -452,3 +452,22 @@ def test_bench_spreads_clients_over_both_nodes(cluster: Cluster, team: Team) -> 
             assert found is not None and float(found.group(1)) > 0
         for metric in ("chatd_bus_resyncs_total", "chatd_bus_lost_events_total"):
             assert f"{metric} " in text
+
+
+def test_database_pool_waits_are_counted(
+    cluster: Cluster, people: dict[str, dict[str, Person]]
+) -> None:
+    node = cluster.nodes["a"]
+
+    def waits() -> float:
+        text = httpx.get(node.url + "/metrics").text
+        found = re.search(r"^chatd_db_pool_waits_total (\S+)", text, re.M)
+        assert found is not None
+        return float(found.group(1))
+
+    before = waits()
+    ann = people["ann"]["a"]
+    cid = group(ann, people["bob"]["a"])
+    with ThreadPoolExecutor(32) as pool:  # more reads at once than the node has connections
+        list(pool.map(lambda _: history(ann, cid), range(400)))
+    assert waits() > before
