@@ -133,6 +133,7 @@ def test_started_together_and_ready_with_their_names(cluster: Cluster) -> None:
         ready = httpx.get(node.url + "/readyz", timeout=10)
         assert ready.status_code == 200
         assert ready.json() == {"status": "ok", "node": name}
+        assert f"server.started node={name}" in node.log  # every log line names its node
 
 
 def test_fan_out_and_concurrent_senders_keep_seq_gapless(

@@ -103,7 +103,8 @@ def serve(
         config_file,
         **{"server.host": host, "server.port": port, "storage.data_dir": data_dir},
     )
-    log.setup(config.log.level, config.log.format)
+    node = config.cluster.node_name if config.cluster.bus == "nats" else None
+    log.setup(config.log.level, config.log.format, node)
     try:
         prepare_data_dir(config)
         check_can_join(config)
