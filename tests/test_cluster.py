@@ -1,6 +1,7 @@
 """Two chatd nodes on one PostgreSQL database and one NATS server, as docs/operations.md
-sets them up: one shared PostgreSQL, NATS and data directory for the whole module, both
-nodes started together on the empty database. What holds on one node must hold across them.
+sets them up: one database (in the session's PostgreSQL), NATS server and data directory for
+the whole module, both nodes started together on the empty database. What holds on one node
+must hold across them.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from .wsclient import WS
 
 
 class Cluster:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, pg: PostgresCluster) -> None:
         self.root = root
-        self.pg = PostgresCluster().start()
+        self.pg = pg  # the test session's (tests/conftest.py)
         self.nats = NatsServer().start()
         self.db_url = self.pg.new_database()
         self.data = root / "shared"  # what an NFS mount would be
@@ -55,12 +56,13 @@ class Cluster:
         for server in self.nodes.values():
             server.stop(timeout=30)
         self.nats.stop()
-        self.pg.stop()
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    found = Cluster(tmp_path_factory.mktemp("cluster"))
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresCluster
+) -> Iterator[Cluster]:
+    found = Cluster(tmp_path_factory.mktemp("cluster"), postgres)
     try:
         a, b = found.node("a"), found.node("b")
         with ThreadPoolExecutor(2) as pool:  # together, on the empty database
