@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,cluster]'
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 run: $(BIN)/.installed  ## start the server on its embedded defaults
@@ -34,14 +34,14 @@ chromium:  ## Debian's chromium for the browser tests (Playwright never download
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
+postgresql:  ## Debian's PostgreSQL for the tests on the postgres backend (they start their own)
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
 cluster-servers:  ## Debian's nats-server and caddy for the several-node tests
 	@command -v nats-server >/dev/null 2>&1 && command -v caddy >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nats-server caddy; }
-
-postgresql:  ## Debian's PostgreSQL for the tests on the postgres backend (they start their own)
-	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
 
 binary: dist/chatd  ## the one-file executable (PyInstaller)
 

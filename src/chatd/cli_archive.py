@@ -17,6 +17,7 @@ from chatd.services.archive import summary
 from chatd.services.container import Services
 from chatd.services.export import Exporter, ExportReport
 from chatd.services.importer import Importer, ImportReport
+from chatd.services.slack_import import SlackImporter, SlackReport
 
 
 def _progress(line: str) -> None:
@@ -71,4 +72,41 @@ def import_command(config_file: str | None, data_dir: str | None, archive_path: 
     click.echo(
         f"imported {summary(report.counts, report.files, report.file_bytes)} "
         f"in {time.monotonic() - started:.1f} s"
+    )
+
+
+@main.command("import-slack")
+@state_options
+@click.argument("export_path", metavar="EXPORT.zip", type=click.Path(dir_okay=False))
+def import_slack_command(config_file: str | None, data_dir: str | None, export_path: str) -> None:
+    """Import a Slack workspace export (the zip Slack's export tool writes).
+
+    Users (inactive and without a password unless the username exists; `chatd user passwd`
+    activates them), channels, private groups, DMs and group DMs with their members, and
+    messages with edits, threads and reactions. Running it again adds nothing. Best run with
+    the server stopped (or restart it afterwards, so it learns the new memberships)."""
+    config = load_config(config_file, **{"storage.data_dir": data_dir})
+
+    async def work(services: Services) -> SlackReport:
+        importer = SlackImporter(
+            services.db,
+            services.search.indexer,
+            services.clock,
+            config.limits.max_message_chars,
+        )
+        return await importer.run(Path(export_path), _progress)
+
+    r = run_with_services(config, work)
+    extras = [
+        f"{r.notices_skipped:,} join/leave notices skipped" if r.notices_skipped else "",
+        f"{r.empty_skipped:,} empty messages skipped" if r.empty_skipped else "",
+        f"{r.cut:,} bodies cut to {config.limits.max_message_chars} characters" if r.cut else "",
+    ]
+    rate = r.messages / r.seconds if r.seconds else 0.0
+    click.echo(
+        f"imported from Slack: {r.users:,} users ({r.users_existing:,} existing matched), "
+        f"{r.bots:,} bots, {r.conversations:,} conversations, {r.messages:,} messages, "
+        f"{r.reactions:,} reactions"
+        + "".join(f"; {e}" for e in extras if e)
+        + f" in {r.seconds:.1f} s ({rate:,.0f} messages/s)"
     )

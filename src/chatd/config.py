@@ -148,6 +148,10 @@ class LimitsConfig:
     webhook_per_minute: int = setting(
         60, "messages one incoming webhook may post per minute before 429", minimum=1
     )
+    # hardening: limits on what one user can make or cost
+    search_time_ms: int = setting(
+        3000, "a search running longer is stopped (422: use more distinctive words)", minimum=1
+    )
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,15 @@ def http_latency(method: str, route: str, status: int) -> Histogram:
 @lru_cache(maxsize=8)
 def messages_accepted(via: str) -> Counter:
     return MESSAGES_ACCEPTED.labels(via)
+
+
+# ---- integrations ------------------------------------------------------------------------
+OUTGOING_DELIVERIES = Counter(
+    "chatd_outgoing_deliveries_total",
+    "outgoing webhook deliveries, by result (ok: a 2xx answer; failed: after every retry)",
+    ["result"],
+)
+OUTGOING_DROPPED = Counter(
+    "chatd_outgoing_deliveries_dropped_total",
+    "outgoing webhook deliveries dropped because the hook's queue was full",
+)

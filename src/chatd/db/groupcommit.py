@@ -32,6 +32,10 @@ log = logging.getLogger("chatd.db")
 MAX_BATCH = 512
 
 
+class QueryInterrupted(Exception):
+    """A bounded read ran past its time limit and was stopped (see `Database.read_bounded`)."""
+
+
 @dataclass
 class _Op:
     fn: Callable[..., Any]
@@ -62,6 +66,17 @@ class Database(ABC):
     @abstractmethod
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` on a reader connection, in one read transaction."""
+
+    @abstractmethod
+    async def read_bounded(self, fn: Callable[..., T], *args: Any, time_limit_s: float) -> T:
+        """`read` for a query whose cost the caller cannot bound (search): on a thread and
+        connection of its own, so it never delays the readers that serve history and lists,
+        and stopped with `QueryInterrupted` once it has run `time_limit_s`."""
+
+    @abstractmethod
+    def deadline_passed(self) -> None:
+        """Raise `QueryInterrupted` if the bounded read on this thread is out of time (for
+        `fn`'s own loops over rows)."""
 
     @abstractmethod
     def _run_batch(self, batch: list[_Op]) -> None:

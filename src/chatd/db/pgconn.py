@@ -64,6 +64,15 @@ class PgConnection:
         self.total_changes += max(cur.rowcount, 0)
         return cur
 
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> psycopg.ServerCursor[Any]:
+        """Rows fetched from a server-side cursor a page at a time, for a reader that may
+        stop early (search); closing it, or the transaction's end, frees it."""
+        text, _ = translate(sql)
+        cur = self.raw.cursor(name="chatd_stream")
+        cur.itersize = 64
+        cur.execute(text, params)
+        return cur
+
     def close(self) -> None:
         self.raw.close()
 

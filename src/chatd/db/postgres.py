@@ -37,7 +37,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from chatd import metrics
-from chatd.db.groupcommit import Database, _Op
+from chatd.db.groupcommit import Database, QueryInterrupted, _Op
 from chatd.db.pgconn import PgConnection, connect
 from chatd.errors import Unavailable
 from chatd.log import event
@@ -73,6 +73,7 @@ class PostgresDatabase(Database):
     dialect = "postgres"
     _writer: PgConnection | None = field(init=False, default=None)
     _read_pool: ThreadPoolExecutor = field(init=False)
+    _bounded_pool: ThreadPoolExecutor = field(init=False)
     _local: threading.local = field(init=False, default_factory=threading.local)
     _read_conns: list[PgConnection] = field(init=False, default_factory=list)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -84,6 +85,7 @@ class PostgresDatabase(Database):
     async def start(self) -> None:
         self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-writer")
         self._read_pool = ThreadPoolExecutor(self.readers, thread_name_prefix="chatd-reader")
+        self._bounded_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-bounded-reader")
         self._jobs_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-jobs")
         loop = asyncio.get_running_loop()
         self._writer = await loop.run_in_executor(self._write_pool, connect, self.url)
@@ -98,7 +100,7 @@ class PostgresDatabase(Database):
         if self._jobs is not None:
             await loop.run_in_executor(self._jobs_pool, self._jobs.close)
             self._jobs = None
-        for pool in (self._write_pool, self._read_pool, self._jobs_pool):
+        for pool in (self._write_pool, self._read_pool, self._bounded_pool, self._jobs_pool):
             pool.shutdown(wait=True)
         with self._lock:
             for conn in self._read_conns:
@@ -152,6 +154,33 @@ class PostgresDatabase(Database):
             return await loop.run_in_executor(self._read_pool, self._run_read, fn, args)
         finally:
             self._reading -= 1
+
+    async def read_bounded(self, fn: Callable[..., T], *args: Any, time_limit_s: float) -> T:
+        """On a thread and connection of their own, under a `statement_timeout` of what is
+        left of `time_limit_s` (PostgreSQL cancels the statement: `QueryInterrupted`)."""
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + time_limit_s
+        return await loop.run_in_executor(self._bounded_pool, self._run_bounded, fn, args, deadline)
+
+    def _run_bounded(self, fn: Callable[..., T], args: tuple[Any, ...], deadline: float) -> T:
+        def bounded(conn: PgConnection) -> T:
+            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            conn.execute(f"SET LOCAL statement_timeout = {left_ms}")
+            try:
+                return fn(conn, *args)
+            except pg_errors.QueryCanceled as exc:
+                raise QueryInterrupted(str(exc)) from None
+
+        self._local.deadline = deadline
+        try:
+            return self._run_read(bounded, ())
+        finally:
+            self._local.deadline = None
+
+    def deadline_passed(self) -> None:
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is not None and time.monotonic() > deadline:
+            raise QueryInterrupted("time limit reached")
 
     # ---- writes ------------------------------------------------------------------------
 

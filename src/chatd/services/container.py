@@ -26,14 +26,19 @@ from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
 from chatd.services.bots import Bots
+from chatd.services.commands import Commands
 from chatd.services.conversations import Conversations
 from chatd.services.files import Files
+from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
 from chatd.services.nodes import NodeRegistry
+from chatd.services.outbound import Outbound
+from chatd.services.outgoing import OutgoingHooks
 from chatd.services.presence import PresenceService
 from chatd.services.search import Search, SearchIndexer
 from chatd.services.team import Team
 from chatd.services.users import Site, Users
+from chatd.services.webhooks import Webhooks
 from chatd.store import conversations as conversation_store
 
 if TYPE_CHECKING:  # the cluster modules: the embedded default never loads them
@@ -92,6 +97,24 @@ def open_database(config: Config, prepared: Path) -> Database:
     return SqliteDatabase(prepared, config.storage.synchronous)
 
 
+def _integrations(
+    config: Config,
+    clock: Clock,
+    db: Database,
+    hub: Hub,
+    messages: Messages,
+    users: Users,
+    site: Site,
+    keyring: Keyring,
+) -> tuple[Outbound, Webhooks, Commands, OutgoingHooks]:
+    """One outbound client shared by every integration that calls out."""
+    outbound = Outbound(config.integrations.deny_networks, config.integrations.timeout_s)
+    webhooks = Webhooks(db, messages, keyring, site, clock, config.limits.webhook_per_minute)
+    commands = Commands(db, hub, messages, outbound, keyring, users, site, clock)
+    outgoing = OutgoingHooks(db, messages, outbound, keyring, users, clock)
+    return outbound, webhooks, commands, outgoing
+
+
 @dataclass
 class Services:
     config: Config
@@ -108,6 +131,10 @@ class Services:
     team: Team
     search: Search
     bots: Bots
+    outbound: Outbound
+    webhooks: Webhooks
+    commands: Commands
+    outgoing: OutgoingHooks
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     link: ClusterLink | None = None  # one node of several (cluster.bus = "nats")
     registry: NodeRegistry | None = None  # on PostgreSQL: who else runs on this database
@@ -148,6 +175,7 @@ class Services:
             )
         presence = PresenceService(db, hub, tracker, clock)
         files = Files(db, clock, config)
+        keyring = await asyncio.to_thread(Keyring.load, config.storage.path)
         services = cls(
             config,
             clock,
@@ -161,8 +189,9 @@ class Services:
             presence,
             files,
             Team(db, hub, clock),
-            Search(db, indexer),
+            Search(db, indexer, config.limits.search_time_ms / 1000),
             Bots(db, hub, accounts, users, clock),
+            *_integrations(config, clock, db, hub, messages, users, site, keyring),
         )
         if bus is not None and cluster_tracker is not None:
             link = cluster.ClusterLink(db, hub, bus, cluster_tracker, accounts.forget_sessions)
@@ -177,6 +206,7 @@ class Services:
             services.spawn(accounts.run_session_pruner(), "session-pruner")
             services.spawn(presence.run(), "presence")
             services.spawn(files.run_sweeper(), "orphan-sweeper")
+            services.spawn(services.outgoing.run(), "outgoing-hooks")
         return services
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
@@ -196,6 +226,8 @@ class Services:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.outgoing.close()
+        await self.outbound.close()
         if self.registry is not None:
             with contextlib.suppress(Exception):
                 await self.registry.leave()

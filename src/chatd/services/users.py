@@ -168,7 +168,8 @@ class Users:
         return found[0]
 
     async def set_password(self, username: str, password: str) -> None:
-        """Set a password from the CLI; every session of the user is revoked."""
+        """Set a password from the CLI; every session of the user is revoked. An account
+        imported without a password is activated by its first one."""
         user = await self.by_username(username)
         if user.bot:
             raise Conflict(f"{username} is a bot: it has a token, never a password")
@@ -176,6 +177,7 @@ class Users:
         hashed = await self.accounts.hash_password(secret)
 
         def change(conn: sqlite3.Connection) -> None:
+            users.activate_if_passwordless(conn, user.id)  # imported from Slack: now usable
             users.set_password_hash(conn, user.id, hashed)
             sessions.delete_for_user(conn, user.id)
             sessions.bump_auth_epoch(conn)

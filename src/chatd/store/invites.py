@@ -28,3 +28,13 @@ def consume(conn: sqlite3.Connection, code_hash: bytes, now: int) -> bool:
         (code_hash, now),
     )
     return cur.rowcount == 1
+
+
+def usable(conn: sqlite3.Connection, code_hash: bytes, now: int) -> bool:
+    """Whether the invite would be accepted now (registration checks it before any hashing)."""
+    row = conn.execute(
+        "SELECT 1 FROM invites WHERE code_hash = ? "
+        "AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses)",
+        (code_hash, now),
+    ).fetchone()
+    return row is not None

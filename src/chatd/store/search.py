@@ -2,12 +2,13 @@
 
 On SQLite chatd keeps two FTS5 tables itself (`index`, `unindex`, the catch-up mark); on
 PostgreSQL the engine keeps its indexes on `messages.body` in the writing transaction
-(`external` is False there) and `pgsearch` runs the query.
+(`external` is False there) and `pgsearch` selects the candidates.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable
 
 from chatd.models import Message
 from chatd.store import messages, pgsearch
@@ -15,13 +16,9 @@ from chatd.store.dialect import is_postgres
 
 
 def external(conn: sqlite3.Connection) -> bool:
-    """Whether chatd writes the index itself (SQLite) rather than the engine (PostgreSQL)."""
+    """Whether chatd writes the index itself (SQLite's FTS5 tables) rather than the engine
+    (PostgreSQL, whose indexes on `messages.body` follow every write)."""
     return not is_postgres(conn)
-
-
-def _match(terms: list[str]) -> str | None:
-    """An FTS5 MATCH expression: every term, each taken literally."""
-    return " AND ".join('"' + term.replace('"', '""') + '"' for term in terms) or None
 
 
 def index(conn: sqlite3.Connection, rowid: int, body: str, bigrams: str) -> None:
@@ -69,24 +66,60 @@ def rowid_of(conn: sqlite3.Connection, message_id: str) -> int:
 def find(
     conn: sqlite3.Connection,
     user_id: str,
-    trigram_terms: list[str],
-    cjk_terms: list[str],
+    trigram_query: str | None,
+    cjk_query: str | None,
     conversation_id: str | None,
     author_id: str | None,
     before_rowid: int | None,
     limit: int,
+    keep: Callable[[str], bool],
+    terms: tuple[str, ...] = (),
 ) -> tuple[list[Message], int | None]:
     """Newest first, only in the user's conversations, deleted messages never; next cursor.
 
-    `trigram_terms` (3+ characters) match any part of the text, `cjk_terms` (2 CJK
-    characters) a pair of adjacent CJK characters; all must match."""
+    The MATCH expressions select candidates cheaply (each a few index tokens, no positions);
+    `keep(body)` decides. Rows stream newest first, already narrowed to the caller's
+    conversations, and the loop stops as soon as a page is full, so a broad query costs
+    only as much as it reads. PostgreSQL selects its candidates from `terms` instead of the
+    MATCH expressions (`pgsearch`), then the same loop decides.
+    """
     if is_postgres(conn):
-        rows = pgsearch.find(
-            conn, user_id, trigram_terms, cjk_terms, conversation_id, author_id,
-            before_rowid, limit,
-        )  # fmt: skip
-        return _page(conn, rows, limit)
-    trigram_query, cjk_query = _match(trigram_terms), _match(cjk_terms)
+        rows: Iterable[tuple[object, ...]] = pgsearch.candidates(
+            conn, user_id, terms, conversation_id, author_id, before_rowid
+        )
+    else:
+        rows = _candidates(
+            conn, user_id, trigram_query, cjk_query, conversation_id, author_id, before_rowid
+        )
+    page: list[tuple[int, str]] = []
+    more = False
+    for rowid, message_id, body in rows:
+        if not keep(str(body)):
+            continue
+        if len(page) == limit:
+            more = True
+            break
+        page.append((int(str(rowid)), str(message_id)))
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()
+    found = [messages.get(conn, message_id) for _, message_id in page]
+    result = [m for m in found if m is not None]
+    messages.hydrate(conn, result)
+    cursor = page[-1][0] if more else None
+    return result, cursor
+
+
+def _candidates(
+    conn: sqlite3.Connection,
+    user_id: str,
+    trigram_query: str | None,
+    cjk_query: str | None,
+    conversation_id: str | None,
+    author_id: str | None,
+    before_rowid: int | None,
+) -> Iterable[tuple[object, ...]]:
+    """(rowid, id, body) of the candidates in the FTS5 tables, newest first, streamed."""
     sources = []
     params: list[object] = []
     if trigram_query:
@@ -96,7 +129,7 @@ def find(
         sources.append("SELECT rowid FROM search_cjk WHERE search_cjk MATCH ?")
         params.append(cjk_query)
     if not sources:
-        return [], None
+        return []
     where = ["m.deleted = 0", "m.rowid IN (" + " INTERSECT ".join(sources) + ")"]
     where.append("m.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?)")
     params.append(user_id)
@@ -109,23 +142,9 @@ def find(
     if before_rowid is not None:
         where.append("m.rowid < ?")
         params.append(before_rowid)
-    params.append(limit + 1)
-    rows = conn.execute(
-        "SELECT m.rowid, m.id FROM messages m WHERE "
+    return conn.execute(
+        "SELECT m.rowid, m.id, m.body FROM messages m WHERE "
         + " AND ".join(where)
-        + " ORDER BY m.rowid DESC LIMIT ?",
+        + " ORDER BY m.rowid DESC",
         params,
-    ).fetchall()
-    return _page(conn, rows, limit)
-
-
-def _page(
-    conn: sqlite3.Connection, rows: list[tuple[int, str]], limit: int
-) -> tuple[list[Message], int | None]:
-    """The messages of a page of (rowid, id), newest first; the cursor of the next page."""
-    page = rows[:limit]
-    found = [messages.get(conn, str(message_id)) for _, message_id in page]
-    result = [m for m in found if m is not None]
-    messages.hydrate(conn, result)
-    cursor = int(page[-1][0]) if len(rows) > limit else None
-    return result, cursor
+    )

@@ -100,6 +100,14 @@ def set_display_name(conn: sqlite3.Connection, user_id: str, display_name: str) 
     conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (display_name, user_id))
 
 
+def activate_if_passwordless(conn: sqlite3.Connection, user_id: str) -> None:
+    """An account imported without a password (not a bot, not one an admin disabled after it
+    had one) becomes active when it is given its first password."""
+    conn.execute(
+        "UPDATE users SET active = 1 WHERE id = ? AND password_hash = '' AND bot = 0", (user_id,)
+    )
+
+
 def set_password_hash(conn: sqlite3.Connection, user_id: str, password_hash: str) -> None:
     conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 

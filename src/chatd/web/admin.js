@@ -3,6 +3,7 @@
 import { html, useEffect, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { api } from './api.js';
 import { Modal } from './dialogs.js';
+import { slot } from './extensions.js';
 import { shownName } from './util.js';
 
 export function AdminConsole({ store, onClose }) {
@@ -87,5 +88,6 @@ export function AdminConsole({ store, onClose }) {
         <button class="primary" type="submit">Create user</button>
       </form>
       ${message && html`<p role="status">${message}</p>`}
+      ${slot('adminSections', store)}
     <//>`;
 }
