@@ -340,3 +340,13 @@ def test_a_slow_consumer_is_a_resync_not_a_silent_loss(nats_server: NatsServer) 
                 await broker.close()
 
     run(body)
+
+
+def test_active_on_another_node_counts() -> None:
+    clock = ManualClock()
+    tracker = ClusterPresenceTracker(Hub(), clock, 60, 0, lambda kind, **fields: None)
+    assert not tracker.active("ann")
+    tracker.control("other/1", {"o": "other/1", "k": "presence", "u": "ann", "s": "online"})
+    assert tracker.active("ann")
+    tracker.control("other/1", {"o": "other/1", "k": "presence", "u": "ann", "s": "away"})
+    assert not tracker.active("ann")

@@ -86,6 +86,7 @@ class Conversation:
     unread_count: int = 0
     mention_count: int = 0
     muted: bool = False
+    notify: str = "default"
 
     def to_json(self) -> JSON:
         return {
@@ -102,6 +103,7 @@ class Conversation:
             "archived": self.archived,
             "muted": self.muted,
             "mention_count": self.mention_count,
+            "notify": self.notify,
         }
 
 

@@ -32,6 +32,7 @@ from chatd.services.files import Files
 from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
 from chatd.services.nodes import NodeRegistry
+from chatd.services.notify import Notify
 from chatd.services.outbound import Outbound
 from chatd.services.outgoing import OutgoingHooks
 from chatd.services.presence import PresenceService
@@ -135,6 +136,7 @@ class Services:
     webhooks: Webhooks
     commands: Commands
     outgoing: OutgoingHooks
+    notify: Notify
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     link: ClusterLink | None = None  # one node of several (cluster.bus = "nats")
     registry: NodeRegistry | None = None  # on PostgreSQL: who else runs on this database
@@ -176,6 +178,11 @@ class Services:
         presence = PresenceService(db, hub, tracker, clock)
         files = Files(db, clock, config)
         keyring = await asyncio.to_thread(Keyring.load, config.storage.path)
+        integrations = _integrations(config, clock, db, hub, messages, users, site, keyring)
+        notify = await Notify.start(
+            config, db, hub, tracker, clock, site, integrations[0], background
+        )
+        messages.on_created.append(notify.notifier.message_created)
         services = cls(
             config,
             clock,
@@ -191,7 +198,8 @@ class Services:
             Team(db, hub, clock),
             Search(db, indexer, config.limits.search_time_ms / 1000),
             Bots(db, hub, accounts, users, clock),
-            *_integrations(config, clock, db, hub, messages, users, site, keyring),
+            *integrations,
+            notify,
         )
         if bus is not None and cluster_tracker is not None:
             link = cluster.ClusterLink(db, hub, bus, cluster_tracker, accounts.forget_sessions)
@@ -207,6 +215,8 @@ class Services:
             services.spawn(presence.run(), "presence")
             services.spawn(files.run_sweeper(), "orphan-sweeper")
             services.spawn(services.outgoing.run(), "outgoing-hooks")
+            for coro, name in notify.background():
+                services.spawn(coro, name)
         return services
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
