@@ -303,6 +303,18 @@ def test_sqlite_with_nats_is_refused_naming_both_keys(tmp_path: Any) -> None:
     assert not (tmp_path / "chatd.db").exists()  # refused before touching anything
 
 
+def test_node_registry_conflicts() -> None:
+    from chatd.services.nodes import conflict
+
+    alive = [("n1", "i1", "nats"), ("n2", "i2", "nats")]
+    assert conflict("n1", "nats", alive) is None
+    assert conflict("n1", "local", [("n1", "old", "local")]) is None  # itself, restarted
+    local = conflict("n3", "local", alive)
+    assert local is not None and "n1" in local and "cluster.bus = nats" in local
+    mixed = conflict("n3", "nats", [("n1", "i1", "local")])
+    assert mixed is not None and "node n1" in mixed
+
+
 def test_a_slow_consumer_is_a_resync_not_a_silent_loss(nats_server: NatsServer) -> None:
     async def body() -> None:
         slow = NatsBroker([nats_server.url], "slow", pending_limit=5)
@@ -328,3 +340,13 @@ def test_a_slow_consumer_is_a_resync_not_a_silent_loss(nats_server: NatsServer) 
                 await broker.close()
 
     run(body)
+
+
+def test_active_on_another_node_counts() -> None:
+    clock = ManualClock()
+    tracker = ClusterPresenceTracker(Hub(), clock, 60, 0, lambda kind, **fields: None)
+    assert not tracker.active("ann")
+    tracker.control("other/1", {"o": "other/1", "k": "presence", "u": "ann", "s": "online"})
+    assert tracker.active("ann")
+    tracker.control("other/1", {"o": "other/1", "k": "presence", "u": "ann", "s": "away"})
+    assert not tracker.active("ann")

@@ -21,6 +21,7 @@ from chatd.config import Config, ConfigError, example_toml, load
 from chatd.db.migrate import SchemaError
 from chatd.errors import ChatdError
 from chatd.services.container import Services, prepare_data_dir
+from chatd.services.nodes import NodeConflict, check_can_join
 
 T = TypeVar("T")
 
@@ -102,10 +103,12 @@ def serve(
         config_file,
         **{"server.host": host, "server.port": port, "storage.data_dir": data_dir},
     )
-    log.setup(config.log.level, config.log.format)
+    node = config.cluster.node_name if config.cluster.bus == "nats" else None
+    log.setup(config.log.level, config.log.format, node)
     try:
         prepare_data_dir(config)
-    except (SchemaError, OSError) as exc:
+        check_can_join(config)
+    except (SchemaError, OSError, NodeConflict) as exc:
         _fail(str(exc))
     from chatd import server
 

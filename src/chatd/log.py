@@ -25,9 +25,15 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 class _TextFormatter(logging.Formatter):
+    def __init__(self, node: str | None = None) -> None:
+        super().__init__()
+        self.node = node
+
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         parts = [f"{stamp}.{int(record.msecs):03d}Z", record.levelname.lower(), record.getMessage()]
+        if self.node is not None:
+            parts.append(f"node={self.node}")
         for key, value in _clean(getattr(record, "fields", {})).items():
             text = str(value)
             if not text or any(c in text for c in ' "=\n'):
@@ -41,6 +47,10 @@ class _TextFormatter(logging.Formatter):
 
 
 class _JsonFormatter(logging.Formatter):
+    def __init__(self, node: str | None = None) -> None:
+        super().__init__()
+        self.node = node
+
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
             "ts": round(record.created, 3),
@@ -48,16 +58,19 @@ class _JsonFormatter(logging.Formatter):
             "event": record.getMessage(),
             "logger": record.name,
         }
+        if self.node is not None:
+            data["node"] = self.node
         data.update(_clean(getattr(record, "fields", {})))
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(data, default=str).decode()
 
 
-def setup(level: str = "info", fmt: str = "text") -> None:
-    """Route chatd's and uvicorn's loggers to stderr in the chosen format."""
+def setup(level: str = "info", fmt: str = "text", node: str | None = None) -> None:
+    """Route chatd's and uvicorn's loggers to stderr in the chosen format; `node` (one node
+    of several) is added to every line, so merged logs tell the nodes apart."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter())
+    handler.setFormatter(_JsonFormatter(node) if fmt == "json" else _TextFormatter(node))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

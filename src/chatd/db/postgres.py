@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 
+from chatd import metrics
 from chatd.db.groupcommit import Database, QueryInterrupted, _Op
 from chatd.db.pgconn import PgConnection, connect
 from chatd.errors import Unavailable
@@ -79,6 +80,7 @@ class PostgresDatabase(Database):
     _jobs_pool: ThreadPoolExecutor = field(init=False)
     _jobs: psycopg.Connection[Any] | None = field(init=False, default=None)
     _held: set[str] = field(init=False, default_factory=set)
+    _reading: int = field(init=False, default=0)  # reads submitted and not yet answered
 
     async def start(self) -> None:
         self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-writer")
@@ -143,8 +145,14 @@ class PostgresDatabase(Database):
                     conn.raw.rollback()  # read-only: nothing to keep, the snapshot ends
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._read_pool, self._run_read, fn, args)
+        if self._reading >= self.readers:  # every pooled connection busy: this one queues
+            metrics.DB_POOL_WAITS.inc()
+        self._reading += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._read_pool, self._run_read, fn, args)
+        finally:
+            self._reading -= 1
 
     async def read_bounded(self, fn: Callable[..., T], *args: Any, time_limit_s: float) -> T:
         """On a thread and connection of their own, under a `statement_timeout` of what is

@@ -161,7 +161,7 @@ class NatsBroker:
             buswire.SUBJECT_ALL, cb=self._on_message, pending_msgs_limit=self.pending_limit
         )
         await self._nc.flush()
-        log_event(log, logging.INFO, "bus.connected", node=self.node_name)
+        log_event(log, logging.INFO, "bus.connected")
 
     async def run(self) -> None:
         """The sender and the heartbeat; cancel to stop."""
@@ -260,10 +260,10 @@ class NatsBroker:
             log_event(log, logging.WARNING, "bus.error", error=repr(exc))
 
     async def _on_disconnected(self) -> None:
-        log_event(log, logging.WARNING, "bus.disconnected", node=self.node_name)
+        log_event(log, logging.WARNING, "bus.disconnected")
 
     async def _on_reconnected(self) -> None:
-        log_event(log, logging.INFO, "bus.reconnected", node=self.node_name)
+        log_event(log, logging.INFO, "bus.reconnected")
         self._seen.clear()  # every origin starts over: what was lost meanwhile is resynced
         if self.hooks is not None:
             self.hooks.resync("the bus connection was lost and is back")

@@ -46,6 +46,7 @@ EXCLUDED: dict[str, str] = {
     "command_responses": "a slash command's one-time response tokens, valid for 30 minutes",
     "schema_version": "PostgreSQL's migration bookkeeping: the importing service has its own",
     "email_pending": "messages waiting minutes for an email digest; a move is no time to mail",
+    "nodes": "the running cluster's node registry (heartbeats), rebuilt by the nodes that run",
 }
 
 # Files of the data directory that records depend on; carried when they exist.

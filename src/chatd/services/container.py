@@ -31,6 +31,7 @@ from chatd.services.conversations import Conversations
 from chatd.services.files import Files
 from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
+from chatd.services.nodes import NodeRegistry
 from chatd.services.notify import Notify
 from chatd.services.outbound import Outbound
 from chatd.services.outgoing import OutgoingHooks
@@ -138,6 +139,7 @@ class Services:
     notify: Notify
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     link: ClusterLink | None = None  # one node of several (cluster.bus = "nats")
+    registry: NodeRegistry | None = None  # on PostgreSQL: who else runs on this database
 
     @classmethod
     async def start(
@@ -204,6 +206,9 @@ class Services:
             services.link = link
             await link.start()
             services.spawn(bus.run(), "bus")
+        if background and config.storage.backend == "postgres":
+            services.registry = NodeRegistry(db, config, clock)
+            services.spawn(services.registry.run(), "node-registry")
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
             services.spawn(accounts.run_session_pruner(), "session-pruner")
@@ -233,6 +238,9 @@ class Services:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.outgoing.close()
         await self.outbound.close()
+        if self.registry is not None:
+            with contextlib.suppress(Exception):
+                await self.registry.leave()
         if self.link is not None:
             await self.link.stop()
             await self.link.broker.close()
@@ -245,6 +253,8 @@ class Services:
         the cluster bus is connected (for /readyz)."""
         if self.link is not None and not self.link.broker.connected:
             return False, "the cluster bus (NATS) is unreachable"
+        if self.registry is not None and self.registry.problem is not None:
+            return False, self.registry.problem
 
         def probe(conn: sqlite3.Connection, now: int) -> None:
             conn.execute(
