@@ -142,10 +142,12 @@ def start_server(tmp: Path, **env: str) -> ChatdServer:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatdServer]:
-    """One server per test module, registration open, short presence timers."""
+    """One server per test module, registration open, short presence timers, and no default
+    channels (each test decides who shares a conversation with whom)."""
     srv = start_server(
         tmp_path_factory.mktemp("data"),
         auth_registration="open",
+        auth_default_channels="",
         presence_away_after_s="2",
         presence_offline_grace_s="1",
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,6 +122,14 @@ OPTIONS: tuple[Option, ...] = (
         minimum=1,
     ),
     Option("auth", "login_window_s", int, 900, "window of the login throttle", minimum=1),
+    # the web client's second round
+    Option(
+        "auth",
+        "default_channels",
+        list,
+        ["general"],
+        "channels created at setup that every new account joins; an empty list makes none",
+    ),
     Option(
         "limits", "max_message_chars", int, 4000, "longest message body", minimum=1, maximum=100000
     ),
@@ -182,6 +191,7 @@ class AuthConfig:
     session_ttl_days: int
     login_max_failures: int
     login_window_s: int
+    default_channels: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -342,6 +352,7 @@ def load(
     for name, option in OPTIONS_BY_NAME.items():
         if option.kind is list and isinstance(values[name], list):
             values[name] = tuple(values[name])
+    _check_channel_names(values["auth.default_channels"])
     if not values["storage.data_dir"]:
         values["storage.data_dir"] = platformdirs.user_data_dir("chatd")
     sections: dict[str, Any] = {}
@@ -349,6 +360,17 @@ def load(
         fields = {f.name: values[f"{section}.{f.name}"] for f in dataclasses.fields(cls)}
         sections[section] = cls(**fields)
     return Config(**sections)
+
+
+CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
+
+
+def _check_channel_names(names: tuple[str, ...]) -> None:
+    for name in names:
+        if not CHANNEL_NAME.fullmatch(name.lower()):
+            raise ConfigError(
+                f"auth.default_channels: {name!r} is not a channel name (1-80 of a-z 0-9 - _)"
+            )
 
 
 def _toml_value(value: Any) -> str:

@@ -22,6 +22,7 @@ from chatd.db.database import Database, connect
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
+from chatd.services.avatars import Avatars
 from chatd.services.conversations import Conversations
 from chatd.services.files import Files
 from chatd.services.messages import Messages
@@ -67,6 +68,7 @@ class Services:
     files: Files
     team: Team
     search: Search
+    avatars: Avatars
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -105,12 +107,14 @@ class Services:
             files,
             Team(db, hub, clock),
             Search(db, indexer),
+            Avatars(db, users.announce),
         )
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
             services.spawn(accounts.run_session_pruner(), "session-pruner")
             services.spawn(presence.run(), "presence")
             services.spawn(files.run_sweeper(), "orphan-sweeper")
+            services.spawn(accounts.onboarding.watch(), "default-channels")
         return services
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
