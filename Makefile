@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck imports pytest chromium screenshot binary clean
+.PHONY: run test lint typecheck imports pytest chromium cluster-servers screenshot binary clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed  ## start the server on its embedded defaults
 	$(BIN)/chatd serve
 
-test: $(BIN)/.installed chromium lint typecheck imports binary pytest  ## every check
+test: $(BIN)/.installed chromium cluster-servers lint typecheck imports binary pytest  ## every check
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests tools
@@ -33,6 +33,11 @@ pytest: $(BIN)/.installed
 chromium:  ## Debian's chromium for the browser tests (Playwright never downloads one)
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+cluster-servers:  ## Debian's nats-server and caddy for the several-node tests
+	@command -v nats-server >/dev/null 2>&1 && command -v caddy >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nats-server caddy; }
 
 binary: dist/chatd  ## the one-file executable (PyInstaller)
 

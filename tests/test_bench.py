@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from .conftest import ChatdServer, Team
 
 
@@ -84,3 +86,26 @@ def test_seed_then_time_reads(tmp_path: Path) -> None:
         assert timed["history_page_ms_median"] > 0
     finally:
         server.stop()
+
+
+def test_load_sends_what_the_web_client_sends_and_both_floors_run(
+    server: ChatdServer, team: Team
+) -> None:
+    """Each send carries a fresh client_id and a string ref, with a body of about 100
+    characters; `--floor library` keeps the first round's websockets.broadcast floor."""
+    report = bench(server, "--token", team.admin_token, "--members", "3", "--senders", "1",
+                   "--rate", "20", "--duration", "1", "--floor", "library")  # fmt: skip
+    chatd, floor = report["chatd"], report["floor"]
+    assert isinstance(chatd, dict) and isinstance(floor, dict)
+    assert chatd["acked"] == 20 and chatd["lost"] == 0
+    assert floor["deliveries"] == 20 * 3 and floor["lost"] == 0
+    headers = {"Authorization": f"Bearer {team.admin_token}"}
+    channels = httpx.get(f"{server.url}/api/v1/channels", headers=headers).json()
+    newest = max(channels["conversations"], key=lambda c: c["created_at"])
+    page = httpx.get(
+        f"{server.url}/api/v1/conversations/{newest['id']}/messages", headers=headers
+    ).json()["messages"]
+    assert len(page) == 20
+    client_ids = {m["client_id"] for m in page}
+    assert None not in client_ids and len(client_ids) == 20
+    assert all(95 <= len(m["body"]) <= 100 for m in page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import tomllib
@@ -12,6 +13,8 @@ from click.testing import CliRunner
 
 from chatd.cli import main
 from chatd.config import OPTIONS, Config, ConfigError, example_toml, load
+
+from .conftest import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,3 +127,53 @@ def test_version() -> None:
     from chatd import __version__
 
     assert CliRunner().invoke(main, ["--version"]).output.strip().endswith(__version__)
+
+
+def test_redacted_masks_every_secret_key_and_url_credentials() -> None:
+    """A key marked secret never shows; credentials inside any URL value are masked too."""
+    from dataclasses import dataclass, field
+
+    from chatd.config import setting
+
+    @dataclass(frozen=True)
+    class Vault:
+        url: str = setting("", "a database URL", secret=True)
+        other: str = setting("", "an empty secret stays visibly unset", secret=True)
+
+    @dataclass(frozen=True)
+    class WithVault(Config):
+        vault: Vault = field(default_factory=Vault)
+
+    config = WithVault(vault=Vault(url="postgresql://chatd:hunter2@db/chatd"))
+    config = dataclasses.replace(
+        config,
+        server=dataclasses.replace(
+            config.server,
+            public_url="https://ops:pa55@chat.example",
+            allowed_origins=("http://x:y@a.example",),
+        ),
+    )
+    dump = config.redacted()
+    assert dump["vault"] == {"url": "***", "other": ""}
+    assert dump["server"]["public_url"] == "https://***@chat.example"
+    assert dump["server"]["allowed_origins"] == ["http://***@a.example"]
+    flat = config.redacted_fields()
+    assert flat["vault.url"] == "***"
+    assert "hunter2" not in repr(flat) and "pa55" not in repr(flat)
+
+
+def test_every_secret_option_is_masked_in_the_redacted_dump(tmp_path: Path) -> None:
+    dump = load(None, {"CHATD_STORAGE_DATA_DIR": str(tmp_path)}, {}).redacted()
+    for option in OPTIONS:
+        if option.secret:
+            assert dump[option.section][option.key] in ("***", "")
+
+
+def test_start_up_log_carries_the_redacted_config(tmp_path: Path) -> None:
+    srv = start_server(tmp_path, server_allowed_origins="http://ops:pa55@a.example")
+    try:
+        line = next(x for x in srv.output if "server.config" in x)
+    finally:
+        srv.stop()
+    assert "server.port=0" in line and "limits.max_body_bytes=1048576" in line
+    assert "***@a.example" in line and "pa55" not in srv.log

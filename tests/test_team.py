@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatd.services import mentions
-from chatd.services.search import cjk_bigrams, parse
+from chatd.services.search import cjk_bigrams, plan
 
 from .conftest import ChatdServer, Team
 from .test_conversations import Person
@@ -54,8 +54,12 @@ def test_mention_parsing_matches_reference(parts: list[str], kind: str) -> None:
 
 def test_cjk_bigrams_and_query_parsing() -> None:
     assert cjk_bigrams("東京都 and 서울") == "東京 京都 서울"
-    assert parse('hello "big world" ab 東京') == ('"hello" AND "big world"', '"東京"')
-    assert parse("a b") == (None, None)
+    query = plan('hello "big world" ab 東京')
+    assert query.trigram == '"hel" AND "big" AND "ell" AND "g w" AND "llo" AND "wor" AND "rld"'
+    assert query.bigram == '"東京"'
+    assert query.terms == ("hello", "big world", "東京")
+    assert query.keep("Hello, BIG WORLD of 東京") and not query.keep("hello big  world 東京")
+    assert plan("a b") == plan("") and plan("a b").trigram is None
 
 
 @pytest.fixture(scope="module")

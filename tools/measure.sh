@@ -12,7 +12,7 @@ serve() {  # serve SYNC_MODE: a fresh server, its start-up time and RSS at rest,
   pkill -f "chatd serve --data-dir /tmp/chatd-measure" ; sleep 1
   rm -rf /tmp/chatd-measure && mkdir -p /tmp/chatd-measure
   local t0; t0=$(date +%s.%N)
-  PYTHONPATH=${SERVER_SRC:-} CHATD_LOG_LEVEL=warning CHATD_STORAGE_SYNCHRONOUS=$1 \
+  PYTHONPATH=${SERVER_SRC:-} CHATD_STORAGE_SYNCHRONOUS=$1 \
     taskset -c 0 $bin/python -m chatd serve --data-dir /tmp/chatd-measure --port $port > "$logs/serve-$1.log" 2>&1 &
   until grep -q "chatd is running" "$logs/serve-$1.log" 2>/dev/null; do sleep 0.01; done
   echo "startup_s $(echo "$(date +%s.%N) - $t0" | bc)" > "$out/startup-$1.txt"
@@ -37,11 +37,11 @@ for sync in normal full; do
 done
 serve normal
 bench fanout-500 --members 50 --senders 5 --rate 500 --duration 10
-bench fanout-1000-floor --members 50 --senders 5 --rate 1000 --duration 10 --floor
-bench fanout-2000-floor --members 50 --senders 5 --rate 2000 --duration 10 --floor
-bench fanout-3000-floor --members 50 --senders 5 --rate 3000 --duration 10 --floor
+bench fanout-1000-floor --members 50 --senders 5 --rate 1000 --duration 10 --floor strict
+bench fanout-2000-floor --members 50 --senders 5 --rate 2000 --duration 10 --floor strict
+bench fanout-3000-floor --members 50 --senders 5 --rate 3000 --duration 10 --floor strict
 bench fanout-4000 --members 50 --senders 5 --rate 4000 --duration 10
-bench fanout-4500-floor --members 50 --senders 5 --rate 4500 --duration 10 --floor
+bench fanout-4500-floor --members 50 --senders 5 --rate 4500 --duration 10 --floor strict
 bench idle-10000 --idle 10000
 pkill -f "chatd serve --data-dir /tmp/chatd-measure"
 echo "done: $out"

@@ -261,7 +261,14 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
 @click.option("--duration", default=10.0, show_default=True, help="Seconds of sending.")
 @click.option("--idle", default=0, help="Instead: open this many idle sockets, report RSS each.")
 @click.option("--http", "over_http", is_flag=True, help="Send over HTTP instead of the socket.")
-@click.option("--floor", is_flag=True, help="Also run the load on a bare websockets server.")
+@click.option(
+    "--floor",
+    type=click.Choice(["strict", "library"]),
+    is_flag=False,
+    flag_value="strict",
+    help="Also run the load on a bare server: strict (uvloop, each frame framed once, the same"
+    " bytes to every transport; --floor alone) or library (websockets.broadcast).",
+)
 @click.option("--pid", type=int, help="The server's PID (found from the port when omitted).")
 @click.option(
     "--listeners", type=int, help="Members that hold a socket and receive (default: all)."
@@ -270,6 +277,12 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
     "--closed",
     is_flag=True,
     help="Each sender awaits its answer before the next, --rate at most (WebSocket).",
+)
+@click.option(
+    "--no-client-id",
+    "no_client_id",
+    is_flag=True,
+    help="Sends carry no client_id (the web client always sends one).",
 )
 @click.option("--queries", is_flag=True, help="Instead: time history, list and search reads.")
 @click.option(
@@ -286,10 +299,11 @@ def bench_command(
     duration: float,
     idle: int,
     over_http: bool,
-    floor: bool,
+    floor: str | None,
     pid: int | None,
     listeners: int | None,
     closed: bool,
+    no_client_id: bool,
     queries: bool,
     seed_messages: int | None,
     data_dir: str | None,
@@ -320,6 +334,11 @@ def bench_command(
     if senders > members and not idle:
         raise click.BadParameter("--senders cannot exceed --members")
     options = run.Options(url.rstrip("/"), token, members, senders, rate, duration, idle,
-                          over_http, floor, pid, listeners, closed)  # fmt: skip
+                          over_http, floor, pid, listeners, closed,
+                          client_ids=not no_client_id)  # fmt: skip
     report = run.run_loop(run.run(options))
     click.echo(json.dumps(report, indent=2) if as_json else bench_report.table(report))
+
+
+# Export, import and Slack import live in their own module, which adds them to `main`.
+from chatd import cli_archive  # noqa: E402, F401

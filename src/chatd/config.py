@@ -1,4 +1,4 @@
-"""Configuration: one option table drives defaults, TOML, environment, flags and the example file.
+"""Configuration: each key is defined once, as a field of its section; all else derives from it.
 
 Precedence, highest first: command-line flags, `CHATD_<SECTION>_<KEY>` environment variables,
 the TOML file, the defaults below. Every value is checked here, so the rest of chatd can trust
@@ -8,11 +8,13 @@ a `Config` without re-validating it.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Option:
+    """One configuration key, as read from its field's definition in a section class below."""
+
     section: str
     key: str
     kind: type  # str, int or list
@@ -44,141 +48,61 @@ class Option:
         return f"CHATD_{self.section}_{self.key}".upper()
 
 
-OPTIONS: tuple[Option, ...] = (
-    Option("server", "host", str, "127.0.0.1", "address to listen on"),
-    Option("server", "port", int, 8080, "port to listen on", minimum=0, maximum=65535),
-    Option(
-        "server",
-        "public_url",
-        str,
-        "",
-        "the URL people open, when behind a proxy (used in printed links and the Origin check)",
-    ),
-    Option(
-        "server",
-        "allowed_origins",
-        list,
-        [],
-        "extra origins allowed for cookie-authenticated WebSockets",
-    ),
-    Option(
-        "server", "trusted_proxies", list, [], "proxy addresses whose X-Forwarded-For is believed"
-    ),
-    Option("server", "shutdown_timeout_s", int, 10, "SIGTERM grace", minimum=1, maximum=3600),
-    Option(
-        "storage",
-        "data_dir",
-        str,
-        "",
-        'database and files; empty means platformdirs user_data_dir("chatd")',
-    ),
-    Option(
-        "storage",
-        "min_free_bytes",
-        int,
-        104857600,
-        "/readyz fails below this free space",
-        minimum=0,
-    ),
-    Option(
-        "storage",
-        "orphan_ttl_s",
-        int,
-        86400,
-        "unattached uploads older than this are removed",
-        minimum=1,
-    ),
-    Option(
-        "storage",
-        "synchronous",
-        str,
-        "normal",
-        "SQLite synchronous: normal survives a process crash, full also a power loss",
-        choices=("normal", "full"),
-    ),
-    Option(
-        "auth",
-        "registration",
-        str,
-        "invite",
-        "open, invite or closed",
-        choices=("open", "invite", "closed"),
-    ),
-    Option(
-        "auth",
-        "session_ttl_days",
-        int,
-        30,
-        "a token expires this long after its last use",
-        minimum=1,
-        maximum=3650,
-    ),
-    Option(
-        "auth",
-        "login_max_failures",
-        int,
-        10,
-        "failed logins per username, and 5x that per IP, within login_window_s, before 429",
-        minimum=1,
-    ),
-    Option("auth", "login_window_s", int, 900, "window of the login throttle", minimum=1),
-    # the web client's second round
-    Option(
-        "auth",
-        "default_channels",
-        list,
-        ["general"],
-        "channels created at setup that every new account joins; an empty list makes none",
-    ),
-    Option(
-        "limits", "max_message_chars", int, 4000, "longest message body", minimum=1, maximum=100000
-    ),
-    Option("limits", "max_body_bytes", int, 1048576, "largest JSON request body", minimum=1024),
-    Option("limits", "max_upload_bytes", int, 104857600, "largest upload", minimum=1),
-    Option("limits", "user_quota_bytes", int, 0, "stored bytes per user, 0 = unlimited", minimum=0),
-    Option(
-        "limits",
-        "ws_outbox_bytes",
-        int,
-        4194304,
-        "queued bytes per socket before it is closed with 4008",
-        minimum=65536,
-    ),
-    Option("presence", "away_after_s", int, 300, "idle time before away", minimum=1),
-    Option(
-        "presence", "offline_grace_s", int, 10, "time without a socket before offline", minimum=0
-    ),
-    Option(
-        "log",
-        "level",
-        str,
-        "info",
-        "debug, info, warning, error",
-        choices=("debug", "info", "warning", "error"),
-    ),
-    Option("log", "format", str, "text", "text or json", choices=("text", "json")),
-)
+def setting(
+    default: Any,
+    help: str,
+    *,
+    secret: bool = False,
+    choices: tuple[str, ...] = (),
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> Any:
+    """Define one key: its default, help line and checks live on its dataclass field.
 
-OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
-SECTIONS = tuple(dict.fromkeys(option.section for option in OPTIONS))
+    A key is written once, as a field of its section class; the option table, the example
+    file, the environment names and the redacted dump are all derived from these fields.
+    Lists are given as tuples (the values are immutable). Mark anything credential-like
+    `secret=True`: `Config.redacted()` and the start-up log then show it as `***`.
+    """
+    meta = {
+        "help": help,
+        "secret": secret,
+        "choices": choices,
+        "minimum": minimum,
+        "maximum": maximum,
+    }
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class ServerConfig:
-    host: str
-    port: int
-    public_url: str
-    allowed_origins: tuple[str, ...]
-    trusted_proxies: tuple[str, ...]
-    shutdown_timeout_s: int
+    host: str = setting("127.0.0.1", "address to listen on")
+    port: int = setting(8080, "port to listen on", minimum=0, maximum=65535)
+    public_url: str = setting(
+        "",
+        "the URL people open, when behind a proxy (used in printed links and the Origin check)",
+    )
+    allowed_origins: tuple[str, ...] = setting(
+        (), "extra origins allowed for cookie-authenticated WebSockets"
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (), "proxy addresses whose X-Forwarded-For is believed"
+    )
+    shutdown_timeout_s: int = setting(10, "SIGTERM grace", minimum=1, maximum=3600)
 
 
 @dataclass(frozen=True)
 class StorageConfig:
-    data_dir: str
-    min_free_bytes: int
-    orphan_ttl_s: int
-    synchronous: str
+    data_dir: str = setting(
+        "", 'database and files; empty means platformdirs user_data_dir("chatd")'
+    )
+    min_free_bytes: int = setting(104857600, "/readyz fails below this free space", minimum=0)
+    orphan_ttl_s: int = setting(86400, "unattached uploads older than this are removed", minimum=1)
+    synchronous: str = setting(
+        "normal",
+        "SQLite synchronous: normal survives a process crash, full also a power loss",
+        choices=("normal", "full"),
+    )
 
     @property
     def path(self) -> Path:
@@ -187,42 +111,149 @@ class StorageConfig:
 
 @dataclass(frozen=True)
 class AuthConfig:
-    registration: str
-    session_ttl_days: int
-    login_max_failures: int
-    login_window_s: int
-    default_channels: tuple[str, ...]
+    registration: str = setting(
+        "invite", "open, invite or closed", choices=("open", "invite", "closed")
+    )
+    session_ttl_days: int = setting(
+        30, "a token expires this long after its last use", minimum=1, maximum=3650
+    )
+    login_max_failures: int = setting(
+        10,
+        "failed logins per username, and 5x that per IP, within login_window_s, before 429",
+        minimum=1,
+    )
+    login_window_s: int = setting(900, "window of the login throttle", minimum=1)
+    # the web client's second round
+    default_channels: tuple[str, ...] = setting(
+        ("general",),
+        "channels created at setup that every new account joins; an empty list makes none",
+    )
 
 
 @dataclass(frozen=True)
 class LimitsConfig:
-    max_message_chars: int
-    max_body_bytes: int
-    max_upload_bytes: int
-    user_quota_bytes: int
-    ws_outbox_bytes: int
+    max_message_chars: int = setting(4000, "longest message body", minimum=1, maximum=100000)
+    max_body_bytes: int = setting(1048576, "largest JSON request body", minimum=1024)
+    max_upload_bytes: int = setting(104857600, "largest upload", minimum=1)
+    user_quota_bytes: int = setting(0, "stored bytes per user, 0 = unlimited", minimum=0)
+    ws_outbox_bytes: int = setting(
+        4194304, "queued bytes per socket before it is closed with 4008", minimum=65536
+    )
+    webhook_per_minute: int = setting(
+        60, "messages one incoming webhook may post per minute before 429", minimum=1
+    )
+    # hardening: limits on what one user can make or cost
+    search_time_ms: int = setting(
+        3000, "a search running longer is stopped (422: use more distinctive words)", minimum=1
+    )
 
 
 @dataclass(frozen=True)
 class PresenceConfig:
-    away_after_s: int
-    offline_grace_s: int
+    away_after_s: int = setting(300, "idle time before away", minimum=1)
+    offline_grace_s: int = setting(10, "time without a socket before offline", minimum=0)
+
+
+@dataclass(frozen=True)
+class IntegrationsConfig:
+    deny_networks: tuple[str, ...] = setting(
+        ("169.254.0.0/16", "fe80::/10"),
+        "networks that commands, outgoing webhooks and Web Push may never reach "
+        "(checked against the resolved address)",
+    )
+    timeout_s: int = setting(
+        5, "seconds an outgoing webhook's URL has to answer", minimum=1, maximum=300
+    )
+
+    def __post_init__(self) -> None:
+        for network in self.deny_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"integrations.deny_networks: {network!r} is not a network"
+                ) from None
 
 
 @dataclass(frozen=True)
 class LogConfig:
-    level: str
-    format: str
+    level: str = setting(
+        "info", "debug, info, warning, error", choices=("debug", "info", "warning", "error")
+    )
+    format: str = setting("text", "text or json", choices=("text", "json"))
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Several nodes (docs/operations.md, "When you outgrow one machine")."""
+
+    bus: str = setting(
+        "local",
+        "local (one process) or nats (several nodes on PostgreSQL share events over NATS)",
+        choices=("local", "nats"),
+    )
+    nats_url: str = setting("nats://127.0.0.1:4222", "NATS server(s), comma-separated")
+    node_name: str = setting(
+        "", "this node's name in logs, /metrics and /readyz; empty means the host name"
+    )
+
+    @property
+    def nats_servers(self) -> list[str]:
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+
+
+CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
+
+
+def _check_channel_names(names: tuple[str, ...]) -> None:
+    for name in names:
+        if not CHANNEL_NAME.fullmatch(name.lower()):
+            raise ConfigError(
+                f"auth.default_channels: {name!r} is not a channel name (1-80 of a-z 0-9 - _)"
+            )
+
+
+def _check_cluster(values: dict[str, Any]) -> None:
+    """The cluster keys that only make sense together (the contract's "Scale-out")."""
+    if not values["cluster.node_name"]:
+        values["cluster.node_name"] = socket.gethostname()
+    if values["cluster.bus"] == "nats":
+        if values.get("storage.backend", "sqlite") == "sqlite":
+            raise ConfigError(
+                "cluster.bus = nats needs storage.backend = postgres: the embedded SQLite "
+                "database serves one node only (set storage.backend and storage.postgres_url, "
+                "or cluster.bus = local)"
+            )
+        if not values["cluster.nats_url"].replace(",", "").strip():
+            raise ConfigError("cluster.nats_url: name at least one NATS server")
+
+
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def _redact(value: Any, secret: bool) -> Any:
+    """A secret is `***` (empty stays empty, to show it is unset); URL user:password -> ***@."""
+    if secret:
+        return "***" if value not in ("", (), None) else value
+    if isinstance(value, str):
+        return _URL_CREDENTIALS.sub("***@", value)
+    if isinstance(value, tuple):
+        return [_redact(item, False) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
 class Config:
-    server: ServerConfig
-    storage: StorageConfig
-    auth: AuthConfig
-    limits: LimitsConfig
-    presence: PresenceConfig
-    log: LogConfig
+    """Every setting, by section. Add a section as a field here, its keys in its own class."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    presence: PresenceConfig = field(default_factory=PresenceConfig)
+    integrations: IntegrationsConfig = field(default_factory=IntegrationsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     def base_url(self) -> str:
         """The URL people open: `server.public_url`, else built from host and port."""
@@ -235,22 +266,62 @@ class Config:
             host = f"[{host}]"
         return f"http://{host}:{self.server.port}"
 
+    def redacted_fields(self) -> dict[str, Any]:
+        """`redacted()` flattened to `section.key` names: the start-up log's fields."""
+        return {
+            f"{name}.{key}": value
+            for name, keys in self.redacted().items()
+            for key, value in keys.items()
+        }
+
     def redacted(self) -> dict[str, dict[str, Any]]:
-        """Every value, secrets replaced, for bug reports and the start-up log."""
+        """Every value, secrets and URL credentials masked: for bug reports and the start-up log.
+
+        Works from this instance's own fields, so a section added by a subclass or a later
+        change is covered without being listed anywhere else.
+        """
         out: dict[str, dict[str, Any]] = {}
-        for option in OPTIONS:
-            value = getattr(getattr(self, option.section), option.key)
-            out.setdefault(option.section, {})[option.key] = "***" if option.secret else value
+        for outer in dataclasses.fields(self):
+            part = getattr(self, outer.name)
+            out[outer.name] = {
+                inner.name: _redact(getattr(part, inner.name), inner.metadata["secret"])
+                for inner in dataclasses.fields(part)
+            }
         return out
 
 
-_SECTION_TYPES = {
-    "server": ServerConfig,
-    "storage": StorageConfig,
-    "auth": AuthConfig,
-    "limits": LimitsConfig,
-    "presence": PresenceConfig,
-    "log": LogConfig,
+def _options_of(config_cls: type[Config]) -> tuple[Option, ...]:
+    options: list[Option] = []
+    for outer in dataclasses.fields(config_cls):
+        section_cls = outer.default_factory
+        if not isinstance(section_cls, type):
+            raise TypeError(f"Config.{outer.name} must be a section class with defaults")
+        for inner in dataclasses.fields(section_cls):
+            default = inner.default
+            kind: type = list if isinstance(default, tuple) else type(default)
+            meta = inner.metadata
+            options.append(
+                Option(
+                    outer.name,
+                    inner.name,
+                    kind,
+                    list(default) if kind is list else default,
+                    meta["help"],
+                    meta["secret"],
+                    meta["choices"],
+                    meta["minimum"],
+                    meta["maximum"],
+                )
+            )
+    return tuple(options)
+
+
+OPTIONS: tuple[Option, ...] = _options_of(Config)
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+SECTIONS = tuple(dict.fromkeys(option.section for option in OPTIONS))
+_SECTION_TYPES: dict[str, type] = {
+    outer.name: outer.default_factory  # type: ignore[misc]
+    for outer in dataclasses.fields(Config)
 }
 
 
@@ -352,25 +423,15 @@ def load(
     for name, option in OPTIONS_BY_NAME.items():
         if option.kind is list and isinstance(values[name], list):
             values[name] = tuple(values[name])
-    _check_channel_names(values["auth.default_channels"])
     if not values["storage.data_dir"]:
         values["storage.data_dir"] = platformdirs.user_data_dir("chatd")
+    _check_cluster(values)
+    _check_channel_names(values["auth.default_channels"])
     sections: dict[str, Any] = {}
     for section, cls in _SECTION_TYPES.items():
         fields = {f.name: values[f"{section}.{f.name}"] for f in dataclasses.fields(cls)}
         sections[section] = cls(**fields)
     return Config(**sections)
-
-
-CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
-
-
-def _check_channel_names(names: tuple[str, ...]) -> None:
-    for name in names:
-        if not CHANNEL_NAME.fullmatch(name.lower()):
-            raise ConfigError(
-                f"auth.default_channels: {name!r} is not a channel name (1-80 of a-z 0-9 - _)"
-            )
 
 
 def _toml_value(value: Any) -> str:

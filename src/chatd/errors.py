@@ -107,3 +107,8 @@ class Internal(ChatdError):
 
 class Unavailable(ChatdError):
     status, code, default_message = 503, "unavailable", "the server cannot do that right now"
+
+
+class BadGateway(ChatdError):
+    status, code = 502, "bad_gateway"
+    default_message = "an integration's URL did not answer properly"

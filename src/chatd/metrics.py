@@ -35,6 +35,22 @@ DB_BATCH_SIZE = Histogram(
 )
 UPLOAD_BYTES = Counter("chatd_upload_bytes_total", "bytes received in completed uploads")
 
+# ---- several nodes (cluster.bus = "nats", storage.backend = "postgres") -------------------
+NODE_INFO = Gauge("chatd_node_info", "1, labelled with this node's cluster.node_name", ["node"])
+BUS_MESSAGES = Counter(
+    "chatd_bus_messages_total", "messages sent to or received from the cluster bus", ["direction"]
+)
+BUS_RESYNCS = Counter(
+    "chatd_bus_resyncs_total", "times this node closed sockets with 4009 so clients resync"
+)
+BUS_LOST_EVENTS = Counter(
+    "chatd_bus_lost_events_total",
+    "gaps seen on the bus (a missing seq or origin counter), each filled or resynced",
+)
+DB_POOL_WAITS = Counter(
+    "chatd_db_pool_waits_total", "database reads that waited for a free pooled connection"
+)
+
 
 @lru_cache(maxsize=1024)
 def http_latency(method: str, route: str, status: int) -> Histogram:
@@ -47,3 +63,15 @@ def http_latency(method: str, route: str, status: int) -> Histogram:
 @lru_cache(maxsize=8)
 def messages_accepted(via: str) -> Counter:
     return MESSAGES_ACCEPTED.labels(via)
+
+
+# ---- integrations ------------------------------------------------------------------------
+OUTGOING_DELIVERIES = Counter(
+    "chatd_outgoing_deliveries_total",
+    "outgoing webhook deliveries, by result (ok: a 2xx answer; failed: after every retry)",
+    ["result"],
+)
+OUTGOING_DROPPED = Counter(
+    "chatd_outgoing_deliveries_dropped_total",
+    "outgoing webhook deliveries dropped because the hook's queue was full",
+)

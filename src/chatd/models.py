@@ -35,6 +35,8 @@ class User:
             return None
         return f"/api/v1/users/{self.id}/avatar?v={self.avatar_key}"
 
+    bot: bool = False
+
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
@@ -52,6 +54,7 @@ class User:
             "active": self.active,
             "created_at": iso_ms(self.created_at),
             "avatar_url": self.avatar_url,
+            "bot": self.bot,
         }
 
 
@@ -143,6 +146,18 @@ class Reaction:
         return {"emoji": self.emoji, "count": len(self.user_ids), "user_ids": list(self.user_ids)}
 
 
+@dataclass(frozen=True, slots=True)
+class Via:
+    """The integration that posted a message: `kind` is "webhook" or "command"."""
+
+    kind: str
+    id: str
+    name: str
+
+    def to_json(self) -> JSON:
+        return {"kind": self.kind, "id": self.id, "name": self.name}
+
+
 @dataclass(slots=True)
 class Message:
     id: str
@@ -164,6 +179,7 @@ class Message:
     thread: bool = False
     thread_reply_count: int = 0
     reply_user_ids: list[str] = field(default_factory=list)
+    via: Via | None = None
 
     def to_json(self) -> JSON:
         deleted = self.deleted
@@ -186,6 +202,7 @@ class Message:
             "thread": self.thread,
             "thread_reply_count": self.thread_reply_count,
             "reply_user_ids": self.reply_user_ids,
+            "via": None if self.via is None else self.via.to_json(),
         }
 
 
@@ -200,4 +217,73 @@ class Presence:
             "user_id": self.user_id,
             "status": self.status,
             "last_seen_at": _iso_or_none(self.last_seen_at),
+        }
+
+
+# ---- integrations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """An incoming webhook; `url` carries its secret, so only those who may list it see it."""
+
+    id: str
+    name: str
+    conversation_id: str
+    bot_user_id: str
+    created_by: str
+    created_at: int
+
+    def to_json(self, url: str) -> JSON:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "conversation_id": self.conversation_id,
+            "url": url,
+            "created_by": self.created_by,
+            "created_at": iso_ms(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    id: str
+    trigger: str
+    url: str
+    description: str
+    bot_user_id: str
+    created_by: str
+    created_at: int
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "trigger": self.trigger,
+            "url": self.url,
+            "description": self.description,
+            "created_by": self.created_by,
+            "created_at": iso_ms(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingHook:
+    id: str
+    name: str
+    url: str
+    conversation_ids: tuple[str, ...]
+    trigger_words: tuple[str, ...]
+    bot_user_id: str
+    created_by: str
+    created_at: int
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "url": self.url,
+            "conversation_ids": list(self.conversation_ids),
+            "trigger_words": list(self.trigger_words),
+            "created_by": self.created_by,
+            "created_at": iso_ms(self.created_at),
         }

@@ -51,6 +51,8 @@ def _raise_open_files_limit() -> None:
 
 async def run(config: Config) -> int:
     _raise_open_files_limit()
+    # Every setting in effect, secrets masked: what a bug report needs and nothing it must not.
+    event(log, logging.INFO, "server.config", **config.redacted_fields())
     app = create_app(config)
     uv_config = uvicorn.Config(
         app,

@@ -40,7 +40,7 @@ NULLABLE_STR: Schema = {"type": ["string", "null"]}
 COMPONENTS: dict[str, Schema] = {
     "User": obj(
         id=STR, username=STR, display_name=STR, role={"enum": ["admin", "member"]},
-        active=BOOL, created_at=TIME, avatar_url=NULLABLE_STR,
+        active=BOOL, created_at=TIME, bot=BOOL, avatar_url=NULLABLE_STR,
     ),
     "Session": obj(
         id=STR, created_at=TIME, last_used_at=TIME, user_agent=STR, ip=STR, current=BOOL
@@ -61,8 +61,17 @@ COMPONENTS: dict[str, Schema] = {
         reply_to=NULLABLE_STR, client_id=NULLABLE_STR,
         files={"type": "array", "items": ref("File")},
         reactions={"type": "array", "items": ref("Reaction")}, mentions=IDS, pinned=BOOL,
-        reply_count=INT, thread=BOOL, thread_reply_count=INT, reply_user_ids=IDS,
+        reply_count=INT, via={"oneOf": [{"type": "null"}, ref("Via")]},
+        thread=BOOL, thread_reply_count=INT, reply_user_ids=IDS,
     ),
+    # integrations
+    "Via": obj(kind={"enum": ["webhook", "command"]}, id=STR, name=STR),
+    "Webhook": obj(id=STR, name=STR, conversation_id=STR, url=STR, created_by=STR,
+                   created_at=TIME),
+    "Command": obj(id=STR, trigger=STR, url=STR, description=STR, created_by=STR,
+                   created_at=TIME),
+    "OutgoingHook": obj(id=STR, name=STR, url=STR, conversation_ids=IDS, trigger_words=IDS,
+                        created_by=STR, created_at=TIME),
     "Presence": obj(
         user_id=STR, status={"enum": ["online", "away", "dnd", "offline"]},
         last_seen_at={"type": ["string", "null"], "format": "date-time"},
@@ -246,6 +255,53 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
         "set a user's password; their sessions end", 204,
         body=obj(("password",), password=STR),
     ),
+    # integrations: bots, incoming webhooks, slash commands, outgoing webhooks
+    ("POST", f"{API}/admin/bots"): op("create a bot; its token is shown once", 201,
+                                      obj(("user", "token"), user=ref("User"), token=STR),
+                                      body=obj(("username",), username=STR, display_name=STR)),
+    ("GET", f"{API}/admin/bots"): op("every bot", answer=LIST_USERS),
+    ("POST", f"{API}/admin/bots/{{id}}/token"): op("replace a bot's token", 201,
+                                                   obj(("token",), token=STR)),
+    ("POST", f"{API}/conversations/{{id}}/webhooks"): op(
+        "add an incoming webhook", 201, obj(("webhook",), webhook=ref("Webhook")),
+        body=obj(("name",), name=STR),
+    ),
+    ("GET", f"{API}/conversations/{{id}}/webhooks"): op(
+        "a conversation's webhooks", answer=obj(webhooks={"type": "array", "items": ref("Webhook")})
+    ),
+    ("DELETE", f"{API}/webhooks/{{id}}"): op("delete an incoming webhook", 204),
+    ("POST", "/hooks/{secret}"): op(
+        "post through an incoming webhook (Slack's payload; answers the text ok)", public=True,
+        body=obj(text=STR, attachments={"type": "array", "items": {"type": "object"}}),
+    ),
+    ("POST", "/hooks/commands/{token}"): op(
+        "a slash command's response_url: one answer within 30 minutes", public=True,
+        body=obj(text=STR, response_type={"enum": ["ephemeral", "in_channel"]}),
+    ),
+    ("POST", f"{API}/admin/commands"): op(
+        "add a slash command; its verification token is shown once", 201,
+        obj(("command",), command=ref("Command")),
+        body=obj(("trigger", "url"), trigger=STR, url=STR, description=STR),
+    ),
+    ("GET", f"{API}/commands"): op(
+        "every slash command", answer=obj(commands={"type": "array", "items": ref("Command")})
+    ),
+    ("DELETE", f"{API}/admin/commands/{{id}}"): op("delete a slash command", 204),
+    ("POST", f"{API}/conversations/{{id}}/commands"): op(
+        "run a slash command",
+        answer=obj(message=ref("Message"), ephemeral=obj(text=STR)),
+        body=obj(("text",), text=STR),
+    ),
+    ("POST", f"{API}/admin/outgoing-hooks"): op(
+        "add an outgoing webhook; its signing secret is shown once", 201,
+        obj(("outgoing_hook", "secret"), outgoing_hook=ref("OutgoingHook"), secret=STR),
+        body=obj(("name", "url"), name=STR, url=STR, conversation_ids=IDS, trigger_words=IDS),
+    ),
+    ("GET", f"{API}/admin/outgoing-hooks"): op(
+        "every outgoing webhook",
+        answer=obj(outgoing_hooks={"type": "array", "items": ref("OutgoingHook")}),
+    ),
+    ("DELETE", f"{API}/admin/outgoing-hooks/{{id}}"): op("delete an outgoing webhook", 204),
 }  # fmt: skip
 
 

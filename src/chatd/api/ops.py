@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from chatd.errors import Unavailable
 
-from .http import ok, services
+from .http import JSONResponse, ok, services
 
 
 async def healthz(request: Request) -> Response:
@@ -16,10 +16,16 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    ready, reason = await services(request).ready()
+    """200 or 503, the body naming the node either way (several may stand behind one name);
+    a 503 also carries the usual error envelope."""
+    found = services(request)
+    ready, reason = await found.ready()
+    node = found.config.cluster.node_name
     if not ready:
-        raise Unavailable(reason)
-    return ok({"status": "ok"})
+        error = Unavailable(reason)
+        body = {"status": "unavailable", "node": node, **error.envelope()}
+        return JSONResponse(body, status_code=error.status)
+    return ok({"status": "ok", "node": node})
 
 
 async def metrics(request: Request) -> Response:

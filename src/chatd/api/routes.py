@@ -7,7 +7,21 @@ from collections.abc import Awaitable, Callable
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from . import conversations, files, messages, openapi, ops, profiles, team, users, web, ws
+from . import (
+    bots,
+    conversations,
+    files,
+    hooks,
+    integrations,
+    messages,
+    openapi,
+    ops,
+    profiles,
+    team,
+    users,
+    web,
+    ws,
+)
 
 API = "/api/v1"
 
@@ -78,6 +92,26 @@ def table() -> list[BaseRoute]:
         Route(f"{API}/admin/invites", profiles.list_invites, methods=["GET"]),
         Route(f"{API}/admin/invites/{{code}}", profiles.revoke_invite, methods=["DELETE"]),
         Route(f"{API}/admin/users/{{id}}/password", profiles.set_password, methods=["POST"]),
+        # integrations: bots, incoming webhooks, slash commands, outgoing webhooks
+        Route(f"{API}/admin/bots", bots.create, methods=["POST"]),
+        Route(f"{API}/admin/bots", bots.list_all, methods=["GET"]),
+        Route(f"{API}/admin/bots/{{id}}/token", bots.replace_token, methods=["POST"]),
+        Route(
+            f"{API}/conversations/{{id}}/webhooks", integrations.create_webhook, methods=["POST"]
+        ),
+        Route(f"{API}/conversations/{{id}}/webhooks", integrations.list_webhooks, methods=["GET"]),
+        Route(f"{API}/webhooks/{{id}}", integrations.delete_webhook, methods=["DELETE"]),
+        Route("/hooks/commands/{token}", hooks.command_response, methods=["POST"]),
+        Route("/hooks/{secret}", hooks.incoming, methods=["POST"]),
+        Route(f"{API}/admin/commands", integrations.create_command, methods=["POST"]),
+        Route(f"{API}/commands", integrations.list_commands, methods=["GET"]),
+        Route(f"{API}/admin/commands/{{id}}", integrations.delete_command, methods=["DELETE"]),
+        Route(f"{API}/conversations/{{id}}/commands", integrations.run_command, methods=["POST"]),
+        Route(f"{API}/admin/outgoing-hooks", integrations.create_outgoing, methods=["POST"]),
+        Route(f"{API}/admin/outgoing-hooks", integrations.list_outgoing, methods=["GET"]),
+        Route(
+            f"{API}/admin/outgoing-hooks/{{id}}", integrations.delete_outgoing, methods=["DELETE"]
+        ),
         # the web client
         Route("/", web.page, methods=["GET"]),
         Route("/setup", web.page, methods=["GET"]),

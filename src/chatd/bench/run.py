@@ -20,6 +20,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+from uuid import uuid4
 
 from chatd.bench import procstat
 from chatd.bench.people import make_channel, make_people
@@ -38,10 +39,11 @@ class Options:
     duration: float = 10.0
     idle: int = 0
     http: bool = False
-    floor: bool = False
+    floor: str | None = None  # "strict" or "library": also run the load on that floor
     pid: int | None = None
     listeners: int | None = None  # members holding a socket to receive; None: all of them
     closed: bool = False  # each sender awaits its answer before the next send (at most `rate`)
+    client_ids: bool = True  # every send carries a fresh client_id, as the web client's do
 
 
 @dataclass
@@ -91,7 +93,7 @@ def analyse(socks: list[RawSocket], expected: set[int]) -> tuple[array[float], i
         counts: dict[int, int] = {}
         for arrived, markers in sock.reads:
             for marker in markers:
-                sender, n, due = marker.split(b":")
+                sender, n, due = marker.split(b" ", 1)[0].split(b":")
                 latencies.append((arrived - int(due)) / 1e6)
                 slot = int(sender) * PER_SENDER + int(n)
                 counts[slot] = counts.get(slot, 0) + 1
@@ -112,7 +114,8 @@ def phase(index: int, senders: int, rate: float) -> float:
 
 async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate: float,
                     start: float, until: float, tally: Tally, due: dict[bytes, int],
-                    answered: asyncio.Event | None = None) -> None:  # fmt: skip
+                    answered: asyncio.Event | None = None,
+                    client_ids: bool = True) -> None:  # fmt: skip
     """Open loop (message n due at start + n/rate), or closed loop when `answered` is given:
     send, wait for the answer, send the next, but never more than `rate` a second (a socket
     that sends faster than the server's per-socket frame limit is refused, not measured)."""
@@ -130,15 +133,17 @@ async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate:
         if answered is not None:
             answered.clear()
         due_ns = int(at * 1e9) + EPOCH_SHIFT
-        body = f"bench {index}:{n}:{due_ns}"
+        body = f"bench {index}:{n}:{due_ns} {PADDING}"[:BODY_CHARS]
+        client_id = uuid4().hex if client_ids else None
         if conversation is None:  # the floor broadcasts a frame shaped as chatd's, as is
-            frame = FLOOR_FRAME % (n, index, body)
+            frame = FLOOR_FRAME % (n, index, body, json_string(client_id))
         else:
             ref = f"{index}:{n}"
             due[ref.encode()] = due_ns
+            extra = f',"client_id":"{client_id}"' if client_id else ""
             frame = (
                 f'{{"type":"send","conversation_id":"{conversation}",'
-                f'"body":"{body}","ref":"{ref}"}}'
+                f'"body":"{body}"{extra},"ref":"{ref}"}}'
             )
         sock.send(frame.encode())
         tally.sent += 1
@@ -152,11 +157,20 @@ async def ws_sender(sock: RawSocket, conversation: str | None, index: int, rate:
 
 
 EPOCH_SHIFT = time.perf_counter_ns() - int(time.perf_counter() * 1e9)
+# Bodies of about 100 characters, as people type them; the marker comes first.
+BODY_CHARS = 100
+PADDING = "the quick brown fox jumps over the lazy dog while the team ships the release " * 2
+
+
+def json_string(value: str | None) -> str:
+    return f'"{value}"' if value is not None else "null"
+
+
 FLOOR_FRAME = (
     '{"type":"message.created","message":{"id":"floor-message-id-0000","conversation_id":'
     '"floor-conversation-000","seq":%d,"author_id":"floor-author-%09d","body":"%s",'
     '"created_at":"2026-01-01T00:00:00.000Z","edited_at":null,"deleted":false,'
-    '"reply_to":null,"client_id":null,"files":[],"reactions":[],"mentions":[],'
+    '"reply_to":null,"client_id":%s,"files":[],"reactions":[],"mentions":[],'
     '"pinned":false,"reply_count":0}}'
 )
 
@@ -193,7 +207,9 @@ async def http_sender(opts: Options, token: str, conversation: str, index: int, 
         conn = RawHttp(opts.url)
         while (item := await queue.get()) is not None:
             n, due_ns = item
-            body = f'{{"body":"bench {index}:{n}:{due_ns}"}}'.encode()
+            text = f"bench {index}:{n}:{due_ns} {PADDING}"[:BODY_CHARS]
+            extra = f',"client_id":"{uuid4().hex}"' if opts.client_ids else ""
+            body = f'{{"body":"{text}"{extra}}}'.encode()
             status, _ = await conn.post(path, body, token)
             if status == 201:
                 tally.acked_slots.add(index * PER_SENDER + n)
@@ -259,7 +275,8 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
                  for i in range(opts.senders)]  # fmt: skip
     else:
         sends = [ws_sender(socks[i], conversation, i, per_sender,
-                           phase(i, opts.senders, per_sender), until, tally, due, answered[i])
+                           phase(i, opts.senders, per_sender), until, tally, due, answered[i],
+                           opts.client_ids)
                  for i in range(opts.senders)]  # fmt: skip
     await asyncio.gather(*sends)
     send_seconds = time.perf_counter() - started
@@ -338,13 +355,13 @@ async def idle(opts: Options, token: str, pid: int | None) -> dict[str, Any]:
             "rss_kib_per_socket": round(per, 1) if per is not None else None}  # fmt: skip
 
 
-def start_floor(affinity: set[int] | None) -> tuple[subprocess.Popen[str], str]:
+def start_floor(kind: str, affinity: set[int] | None) -> tuple[subprocess.Popen[str], str]:
     import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "chatd.bench.floor", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "chatd.bench.floor", str(port), kind],
                             stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert proc.stdout is not None
     proc.stdout.readline()
@@ -369,7 +386,7 @@ async def run(opts: Options) -> dict[str, Any]:
     report["chatd"] = await drive(opts, opts.url, conversation, tokens, pid)
     if opts.floor:
         affinity = os.sched_getaffinity(pid) if pid else None
-        proc, floor_url = start_floor(affinity)
+        proc, floor_url = start_floor(opts.floor, affinity)
         try:
             floor = await drive(opts, floor_url, None, [None] * opts.members, proc.pid)
         finally:

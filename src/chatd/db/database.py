@@ -38,7 +38,12 @@ log = logging.getLogger("chatd.db")
 MAX_BATCH = 512
 CHECKPOINT_EVERY_S = 1.0
 WRITER_CHECKPOINT_PAGES = 16384  # 64 MiB of WAL: the writer's own checkpoint, a safety net
+BOUNDED_CHECK_STEPS = 500  # VM steps between two looks at a bounded read's clock
 RESTART_PAGES = 4096  # 16 MiB of WAL that PASSIVE checkpoints did not get to start over
+
+
+class QueryInterrupted(Exception):
+    """A bounded read ran past its time limit and was stopped (see `Database.read_bounded`)."""
 
 
 def _checkpoint_done(future: asyncio.Future[None]) -> None:
@@ -79,6 +84,7 @@ class Database:
     _writer_conn: sqlite3.Connection | None = field(init=False, default=None)
     _write_pool: ThreadPoolExecutor = field(init=False)
     _read_pool: ThreadPoolExecutor = field(init=False)
+    _bounded_pool: ThreadPoolExecutor = field(init=False)
     _local: threading.local = field(init=False, default_factory=threading.local)
     _read_conns: list[sqlite3.Connection] = field(init=False, default_factory=list)
     _task: asyncio.Task[None] | None = field(init=False, default=None)
@@ -92,6 +98,7 @@ class Database:
         self._queue = asyncio.Queue()
         self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-writer")
         self._read_pool = ThreadPoolExecutor(self.readers, thread_name_prefix="chatd-reader")
+        self._bounded_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-bounded-reader")
         loop = asyncio.get_running_loop()
         self._checkpoint_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-checkpoint")
         self._writer_conn = await loop.run_in_executor(self._write_pool, self._open_writer)
@@ -123,6 +130,7 @@ class Database:
             self._writer_conn = None
         self._write_pool.shutdown(wait=True)
         self._read_pool.shutdown(wait=True)
+        self._bounded_pool.shutdown(wait=True)
         with self._lock:
             for conn in self._read_conns:
                 conn.close()
@@ -151,6 +159,42 @@ class Database:
         """Run `fn(conn, *args)` on a reader connection, in one read transaction."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._read_pool, self._run_read, fn, args)
+
+    async def read_bounded(self, fn: Callable[..., T], *args: Any, time_limit_s: float) -> T:
+        """`read` for a query whose cost the caller cannot bound (search): it runs on a thread
+        and connection of its own, so it never delays the readers that serve history and
+        lists, and is stopped with `QueryInterrupted` once it has run `time_limit_s`.
+
+        SQLite's progress handler is the stop: it is asked every few hundred virtual-machine
+        steps whether to go on. `fn` may also call `deadline_passed(conn)` in its own loops.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._bounded_pool, self._run_bounded, fn, args, time.monotonic() + time_limit_s
+        )
+
+    def _run_bounded(self, fn: Callable[..., T], args: tuple[Any, ...], deadline: float) -> T:
+        conn = self._reader()  # this pool's one thread has a connection of its own
+        self._local.deadline = deadline
+        conn.execute("BEGIN")
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), BOUNDED_CHECK_STEPS)
+        try:
+            return fn(conn, *args)
+        except sqlite3.OperationalError as exc:
+            if time.monotonic() > deadline and "interrupt" in str(exc):
+                raise QueryInterrupted(str(exc)) from None
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
+            self._local.deadline = None
+            if conn.in_transaction:  # an interrupt has already rolled it back
+                conn.execute("COMMIT")
+
+    def deadline_passed(self) -> None:
+        """Raise `QueryInterrupted` if the bounded read on this thread is out of time."""
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is not None and time.monotonic() > deadline:
+            raise QueryInterrupted("time limit reached")
 
     # ---- writes ------------------------------------------------------------------------
 

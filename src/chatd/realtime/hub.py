@@ -7,7 +7,8 @@ published, but frames reach the outboxes at the end of the current turn of the e
 a commit batch publishes many events of one conversation at once, and each socket then takes
 them all in one step instead of one step per event. Membership is cached here (conversation ->
 users) and kept current by the membership events themselves, so routing never queries the
-database. The `Broker` seam is where several chatd processes could later share events.
+database. The `Broker` seam is where several chatd processes share events: the in-process one
+below, or the cluster bus (`realtime.natsbus`), which also brings other nodes' events here.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class Event:
     user_ids: tuple[str, ...] = ()
     skip_user: str | None = None
     skip_conn: str | None = None
+    # the frame already encoded (by the cluster bus, which sends those bytes to other nodes)
+    encoded: Encoded | None = None
+    # for this node's sockets only: presence, which every node works out for itself
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,7 @@ class Hub:
     turn: Turn = field(default_factory=Turn)  # the sockets' writes, shared by their outboxes
     # a user's current `presence` frame, for introducing new contacts (set by presence)
     presence_of: Callable[[str], dict[str, Any]] | None = None
+    _changes: list[tuple[bool, str, str]] | None = None  # see record_membership
 
     def __post_init__(self) -> None:
         self.broker.subscribe(self._deliver)
@@ -120,12 +126,40 @@ class Hub:
         for conversation_id, user_id in pairs:
             self._add_member(conversation_id, user_id)
 
+    def record_membership(self) -> None:
+        """Note every membership change from now on, for `replace_memberships` to replay
+        over a snapshot read meanwhile."""
+        self._changes = []
+
+    def replace_memberships(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Start the cache over from the database (the cluster bus may have lost a change),
+        then replay the changes delivered since `record_membership`, which the snapshot may
+        predate."""
+        changes, self._changes = self._changes or [], None
+        self._members.clear()
+        self._conversations_of.clear()
+        self._recipients.clear()
+        self.load_memberships(pairs)
+        for added, conversation_id, user_id in changes:
+            if added:
+                self._add_member(conversation_id, user_id)
+            else:
+                self._remove_member(conversation_id, user_id)
+
+    def members_snapshot(self) -> list[tuple[str, str]]:
+        """The cache as (conversation, user) pairs."""
+        return [(c, u) for c, users in self._members.items() for u in users]
+
     def _add_member(self, conversation_id: str, user_id: str) -> None:
+        if self._changes is not None:
+            self._changes.append((True, conversation_id, user_id))
         self._members.setdefault(conversation_id, set()).add(user_id)
         self._conversations_of.setdefault(user_id, set()).add(conversation_id)
         self._recipients.pop(conversation_id, None)
 
     def _remove_member(self, conversation_id: str, user_id: str) -> None:
+        if self._changes is not None:
+            self._changes.append((False, conversation_id, user_id))
         self._members.get(conversation_id, set()).discard(user_id)
         self._conversations_of.get(user_id, set()).discard(conversation_id)
         self._recipients.pop(conversation_id, None)
@@ -182,6 +216,13 @@ class Hub:
     def session_ids(self) -> list[str]:
         return list(self._by_session)
 
+    def close_here(self, code: int, reason: str, user_ids: Iterable[str] | None = None) -> None:
+        """Close this node's sockets of these users (all of them if None), after the frames
+        already queued, without telling other nodes (they decide for their own sockets)."""
+        targets = tuple(self._sockets) if user_ids is None else tuple(user_ids)
+        if targets:
+            self._queue(Revoke(code, reason, user_ids=targets))
+
     # ---- publishing --------------------------------------------------------------------
 
     def publish(self, item: Event | Revoke) -> None:
@@ -208,7 +249,8 @@ class Hub:
                 self._remove_member(item.conversation_id, frame["user_id"])
         else:
             recipients = item.user_ids
-        self._queue(_Pending(recipients, item.skip_user, item.skip_conn, encode(frame)))
+        encoded = item.encoded if item.encoded is not None else encode(frame)
+        self._queue(_Pending(recipients, item.skip_user, item.skip_conn, encoded))
         if contacts:
             self._introduce(contacts)
 

@@ -94,13 +94,24 @@ class PresenceTracker:
             metrics.ONLINE_USERS.dec()
             state.manual = "online"
         state.status = status
-        presence = self.current(user_id, state.last_seen_ms)
-        frame = {"type": "presence", "presence": presence.to_json()}
-        self.hub.publish(Event(frame, user_ids=tuple(self.hub.peers(user_id))))
         if status == "offline" and not state.conns:
             del self._users[user_id]
             if state.last_seen_ms is not None:
                 self._last_seen[user_id] = state.last_seen_ms
+        self._announce(user_id, status, state.last_seen_ms)
+
+    def _announce(self, user_id: str, status: str, last_seen_ms: int | None) -> None:
+        """Tell the user and their peers (a cluster node first combines with other nodes)."""
+        frame = {"type": "presence", "presence": self._presence(user_id, status).to_json()}
+        self.hub.publish(Event(frame, user_ids=tuple(self.hub.peers(user_id))))
+
+    def _presence(self, user_id: str, status: str) -> Presence:
+        state = self._users.get(user_id)
+        if state is not None and state.conns:
+            return Presence(user_id, status, now_ms(self.clock))
+        if state is not None:
+            return Presence(user_id, status, state.last_seen_ms)
+        return Presence(user_id, status, self._last_seen.get(user_id))
 
     def current(self, user_id: str, stored_last_seen: int | None = None) -> Presence:
         state = self._users.get(user_id)

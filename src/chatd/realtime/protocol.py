@@ -11,6 +11,7 @@ CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_SLOW = 4008
+CLOSE_RESYNC = 4009  # this node may have missed events: reconnect and fill with after=
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_REF_CHARS = 64

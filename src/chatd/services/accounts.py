@@ -99,6 +99,7 @@ class Accounts:
         window = config.auth.login_window_s
         self._user_failures = FailureWindow(clock, limit, window)
         self._ip_failures = FailureWindow(clock, limit * 5, window)
+        self._log_key = secrets.token_bytes(16)  # keys _name_tag; never leaves the process
         self._hash_slots = asyncio.Semaphore(4)  # bounds argon2's memory under a login storm
         self._ttl_ms = config.auth.session_ttl_days * 86_400_000
         # token hash -> (verified at, principal). Cleared on every revocation or user change
@@ -132,8 +133,8 @@ class Accounts:
 
     # ---- sessions ----------------------------------------------------------------------
 
-    def _session_op(self, user_id: str, client: ClientInfo) -> tuple[Session, str, Any]:
-        """A new session and its token, and the write that stores it."""
+    def session_op(self, user_id: str, client: ClientInfo) -> tuple[Session, str, Any]:
+        """A new session and its token, and the write that stores it (bots' tokens too)."""
         token = secrets.token_urlsafe(32)
         now = now_ms(self.clock)
         session = Session(new_id(), user_id, now, now, client.user_agent[:256], client.ip[:64])
@@ -159,7 +160,7 @@ class Accounts:
         now = now_ms(self.clock)
         if not user.active:
             raise Unauthorized("this account is disabled")
-        if session.last_used_at + self._ttl_ms < now:
+        if session.last_used_at + self._ttl_ms < now and not user.bot:  # a bot's never expires
             raise Unauthorized("the session has expired; sign in again")
         if now - session.last_used_at > TOUCH_EVERY_MS:
             await self.db.write(sessions.touch, session.id, now)
@@ -226,7 +227,7 @@ class Accounts:
             raise Forbidden("the setup token is not valid")
         user = _new_user(name, shown, "admin", now_ms(self.clock))
         hashed = await self.hash_password(secret)
-        session, bearer, store_session = self._session_op(user.id, client)
+        session, bearer, store_session = self.session_op(user.id, client)
 
         def create(conn: sqlite3.Connection) -> Joined:
             if users.count(conn) > 0:
@@ -251,54 +252,80 @@ class Accounts:
     async def register(
         self, username: Any, password: Any, display_name: Any, invite: Any, client: ClientInfo
     ) -> SignedIn:
+        """The invite is checked before anything costly or revealing: a caller without a valid
+        one gets 403 whatever the username (taken or not) and costs no password hash. Failed
+        registrations count toward the address's sign-in failure limit, in flight included."""
         mode = self.config.auth.registration
         if mode == "closed":
             raise Forbidden("registration is closed; ask an admin for an account")
+        wait = self._ip_failures.retry_after(client.ip)
+        if wait > 0:
+            event(log, logging.WARNING, "register.throttled", ip=client.ip)
+            raise RateLimited(wait, "too many failed attempts; try again later")
+        self._ip_failures.fail(client.ip)  # taken back below if the registration succeeds
         name, secret, shown = self._check_new_account(username, password, display_name)
         code = invite if isinstance(invite, str) and invite else None
-        if mode == "invite" and code is None:
-            raise Forbidden("registration needs a valid invite code")
-        user = _new_user(name, shown, "member", now_ms(self.clock))
-        hashed = await self.hash_password(secret)
-        session, bearer, store_session = self._session_op(user.id, client)
         now = now_ms(self.clock)
+        if mode == "invite" and (
+            code is None or not await self.db.read(invites.usable, token_hash(code), now)
+        ):
+            raise Forbidden("registration needs a valid invite code")
+        user = _new_user(name, shown, "member", now)
+        hashed = await self.hash_password(secret)
+        session, bearer, store_session = self.session_op(user.id, client)
 
         def create(conn: sqlite3.Connection) -> Joined:
+            if mode == "invite" and not invites.consume(conn, token_hash(code or ""), now):
+                raise Forbidden("registration needs a valid invite code")
             if users.username_taken(conn, name):
                 raise Conflict("that username is taken", fields={"username": "is taken"})
-            if mode == "invite" and not invites.consume(conn, token_hash(code or ""), now):
-                raise Forbidden("the invite code is not valid or has expired")
             users.insert(conn, user, hashed)
             store_session(conn)
             return self.onboarding.join(conn, user.id)
 
         await self.db.write(create, after=self.onboarding.announce)
+        self._ip_failures.forgive(client.ip)
         event(log, logging.INFO, "user.registered", user_id=user.id, username=user.username)
         return SignedIn(user, bearer, session)
 
+    def _name_tag(self, name: str) -> str:
+        """A short keyed hash of a typed username, for the log: a password typed into the
+        wrong box must not land there. Stable within one run, so attempts still correlate."""
+        return hmac.new(self._log_key, name.encode("utf-8", "surrogatepass"), "sha256").hexdigest()[
+            :12
+        ]
+
     async def login(self, username: Any, password: Any, client: ClientInfo) -> SignedIn:
+        """Every attempt is counted before the password check (argon2, on a thread), so a
+        burst of parallel guesses meets the limit as surely as a sequence; a success takes
+        its count back."""
         name = username.lower()[:64] if isinstance(username, str) else ""
         secret = password if isinstance(password, str) else ""
         wait = max(self._user_failures.retry_after(name), self._ip_failures.retry_after(client.ip))
         if wait > 0:
-            event(log, logging.WARNING, "login.throttled", username=name, ip=client.ip)
+            event(
+                log, logging.WARNING, "login.throttled", name_tag=self._name_tag(name), ip=client.ip
+            )
             raise RateLimited(wait, "too many failed sign-ins; try again later")
+        self._user_failures.fail(name)
+        self._ip_failures.fail(client.ip)
         found = await self.db.read(users.get_by_username, name) if name else None
         if found is None:
             await self._verify(await self._dummy(), secret)
             ok = False
         else:
-            ok = await self._verify(found[1], secret)
+            # a bot has no password (its hash is empty) and never signs in
+            ok = not found[0].bot and await self._verify(found[1], secret)
         if not ok or found is None or not found[0].active:
-            self._user_failures.fail(name)
-            self._ip_failures.fail(client.ip)
-            event(log, logging.INFO, "login.failed", username=name, ip=client.ip)
+            who = {"user_id": found[0].id} if found else {"name_tag": self._name_tag(name)}
+            event(log, logging.INFO, "login.failed", ip=client.ip, **who)
             if ok and found is not None:  # only the right password learns the account is off
                 raise AccountDisabled()
             raise Unauthorized("wrong username or password")
         self._user_failures.reset(name)
+        self._ip_failures.forgive(client.ip)
         user = found[0]
-        session, bearer, store_session = self._session_op(user.id, client)
+        session, bearer, store_session = self.session_op(user.id, client)
         await self.db.write(store_session)
         event(log, logging.INFO, "login.ok", user_id=user.id, session=session.id, ip=client.ip)
         return SignedIn(user, bearer, session)

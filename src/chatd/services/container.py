@@ -13,8 +13,9 @@ import sqlite3
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chatd import metrics
 from chatd.clock import Clock, SystemClock
 from chatd.config import Config
 from chatd.db import migrate
@@ -23,14 +24,25 @@ from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
 from chatd.services.avatars import Avatars
+from chatd.services.bots import Bots
+from chatd.services.commands import Commands
 from chatd.services.conversations import Conversations
 from chatd.services.files import Files
+from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
+from chatd.services.outbound import Outbound
+from chatd.services.outgoing import OutgoingHooks
 from chatd.services.presence import PresenceService
 from chatd.services.search import Search, SearchIndexer
 from chatd.services.team import Team
 from chatd.services.users import Site, Users
+from chatd.services.webhooks import Webhooks
 from chatd.store import conversations as conversation_store
+
+if TYPE_CHECKING:  # the cluster modules: the embedded default never loads them
+    from chatd.realtime.cluster_presence import ClusterPresenceTracker
+    from chatd.realtime.natsbus import NatsBroker
+    from chatd.services.cluster import ClusterLink
 
 log = logging.getLogger("chatd")
 
@@ -53,6 +65,24 @@ def prepare_data_dir(config: Config) -> Path:
     return db_path
 
 
+def _integrations(
+    config: Config,
+    clock: Clock,
+    db: Database,
+    hub: Hub,
+    messages: Messages,
+    users: Users,
+    site: Site,
+    keyring: Keyring,
+) -> tuple[Outbound, Webhooks, Commands, OutgoingHooks]:
+    """One outbound client shared by every integration that calls out."""
+    outbound = Outbound(config.integrations.deny_networks, config.integrations.timeout_s)
+    webhooks = Webhooks(db, messages, keyring, site, clock, config.limits.webhook_per_minute)
+    commands = Commands(db, hub, messages, outbound, keyring, users, site, clock)
+    outgoing = OutgoingHooks(db, messages, outbound, keyring, users, clock)
+    return outbound, webhooks, commands, outgoing
+
+
 @dataclass
 class Services:
     config: Config
@@ -68,19 +98,34 @@ class Services:
     files: Files
     team: Team
     search: Search
+    bots: Bots
+    outbound: Outbound
+    webhooks: Webhooks
+    commands: Commands
+    outgoing: OutgoingHooks
     avatars: Avatars
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    link: ClusterLink | None = None  # one node of several (cluster.bus = "nats")
 
     @classmethod
     async def start(
         cls, config: Config, clock: Clock | None = None, *, background: bool = True
     ) -> Services:
         clock = clock or SystemClock()
+        metrics.NODE_INFO.labels(config.cluster.node_name).set(1)
         db_path = await asyncio.to_thread(prepare_data_dir, config)
         db = Database(db_path, config.storage.synchronous)
         await db.start()
-        hub = Hub()
-        hub.load_memberships(await db.read(conversation_store.all_memberships))
+        bus: NatsBroker | None = None
+        if background and config.cluster.bus == "nats":
+            from chatd.services import cluster  # brings in NATS: never on the default path
+
+            bus = cluster.broker(config)
+            hub = Hub(broker=bus)
+            await bus.connect()  # subscribed before the caches load: nothing falls between
+        else:
+            hub = Hub()
+            hub.load_memberships(await db.read(conversation_store.all_memberships))
         accounts = Accounts(db, hub, config, clock)
         site = Site(config.base_url())
         users = Users(db, hub, accounts, site, clock)
@@ -88,11 +133,17 @@ class Services:
         indexer = SearchIndexer(db)
         await indexer.catch_up()  # whatever a crash left unindexed
         messages = Messages(db, hub, clock, config.limits.max_message_chars, indexer)
-        tracker = PresenceTracker(
-            hub, clock, config.presence.away_after_s, config.presence.offline_grace_s
-        )
+        cluster_tracker: ClusterPresenceTracker | None = None
+        tracker: PresenceTracker
+        if bus is not None:
+            tracker = cluster_tracker = cluster.tracker(hub, bus, config, clock)
+        else:
+            tracker = PresenceTracker(
+                hub, clock, config.presence.away_after_s, config.presence.offline_grace_s
+            )
         presence = PresenceService(db, hub, tracker, clock)
         files = Files(db, clock, config)
+        keyring = await asyncio.to_thread(Keyring.load, config.storage.path)
         services = cls(
             config,
             clock,
@@ -106,14 +157,22 @@ class Services:
             presence,
             files,
             Team(db, hub, clock),
-            Search(db, indexer),
+            Search(db, indexer, config.limits.search_time_ms / 1000),
+            Bots(db, hub, accounts, users, clock),
+            *_integrations(config, clock, db, hub, messages, users, site, keyring),
             Avatars(db, users.announce),
         )
+        if bus is not None and cluster_tracker is not None:
+            link = cluster.ClusterLink(db, hub, bus, cluster_tracker, accounts.forget_sessions)
+            services.link = link
+            await link.start()
+            services.spawn(bus.run(), "bus")
         if background:
             services.spawn(accounts.watch_revocations(), "revocation-watch")
             services.spawn(accounts.run_session_pruner(), "session-pruner")
             services.spawn(presence.run(), "presence")
             services.spawn(files.run_sweeper(), "orphan-sweeper")
+            services.spawn(services.outgoing.run(), "outgoing-hooks")
             services.spawn(accounts.onboarding.watch(), "default-channels")
         return services
 
@@ -134,12 +193,20 @@ class Services:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.outgoing.close()
+        await self.outbound.close()
+        if self.link is not None:
+            await self.link.stop()
+            await self.link.broker.close()
         await self.presence.flush_last_seen()
         await self.search.indexer.close()
         await self.db.stop()
 
     async def ready(self) -> tuple[bool, str]:
-        """Whether the database takes writes and the disk has room (for /readyz)."""
+        """Whether the database takes writes, the disk has room and, on a node of several,
+        the cluster bus is connected (for /readyz)."""
+        if self.link is not None and not self.link.broker.connected:
+            return False, "the cluster bus (NATS) is unreachable"
 
         def probe(conn: sqlite3.Connection, now: int) -> None:
             conn.execute(

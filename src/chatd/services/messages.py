@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from chatd.clock import Clock, now_ms
 from chatd.db.database import Database
 from chatd.errors import Conflict, Forbidden, NotFound
 from chatd.ids import new_id
-from chatd.models import File, Message, User
+from chatd.models import File, Message, User, Via
 from chatd.realtime.hub import Event, Hub
 from chatd.services import access, mentions, search, validation
 from chatd.services.search import SearchIndexer
@@ -104,6 +105,8 @@ class Messages:
         self.hub = hub
         self.clock = clock
         self.max_chars = max_chars
+        # called after the commit of each new message (outgoing webhooks); must not block
+        self.on_created: list[Callable[[Message, User], None]] = []
 
     def _publish(self, message: Message, kind: str) -> None:
         frame = {"type": kind, "message": message.to_json()}
@@ -181,8 +184,55 @@ class Messages:
                 self._publish(message, "message.created")
                 if parent is not None:
                     self._publish(parent, "message.updated")
+                for listener in self.on_created:
+                    listener(message, user)
 
         return self.db.submit(send, after=announce)
+
+    async def post(
+        self,
+        author: User,
+        conversation_id: str,
+        body: str,
+        via: Via | None,
+        reply_to: str | None = None,
+    ) -> Message:
+        """Post as an integration's bot user, which need not be a member (an incoming
+        webhook, a command's `in_channel` answer, an outgoing hook's reply). The caller has
+        already checked who may make it post; archived conversations still refuse."""
+        text = validation.body(body, self.max_chars)
+
+        def post(conn: sqlite3.Connection) -> tuple[Message, Message | None]:
+            found = conversations.access(conn, conversation_id, author.id)
+            if found is None:
+                raise NotFound("no such conversation")
+            if found.archived:
+                raise Conflict("the conversation is archived")
+            now = now_ms(self.clock)
+            seq = conversations.next_seq(conn, conversation_id, found.last_seq, now)
+            message = Message(
+                new_id(), conversation_id, seq, author.id, text, now, None, False, reply_to, None
+            )
+            message.via = via
+            messages.insert(conn, message)
+            _set_mentions(conn, message, found.kind, new=True)
+            parent = None
+            if reply_to is not None:
+                parent = messages.get(conn, reply_to)
+                if parent is not None:
+                    messages.hydrate(conn, [parent])
+            return message, parent
+
+        def announce(result: tuple[Message, Message | None]) -> None:
+            message, parent = result
+            metrics.messages_accepted("integration").inc()
+            self.indexer.sent()
+            self._publish(message, "message.created")
+            if parent is not None:
+                self._publish(parent, "message.updated")
+
+        message, _ = await self.db.write(post, after=announce)
+        return message
 
     @staticmethod
     def _file_ids(value: Any) -> list[str]:

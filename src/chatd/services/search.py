@@ -17,9 +17,11 @@ import asyncio
 import contextlib
 import re
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
-from chatd.db.database import Database
+from chatd.db.database import Database, QueryInterrupted
+from chatd.errors import RateLimited, Unavailable
 from chatd.models import Message, User
 from chatd.services import validation
 from chatd.store import search
@@ -45,18 +47,67 @@ def _literal(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def parse(q: str) -> tuple[str | None, str | None]:
-    """(trigram MATCH expression, bigram MATCH expression) for a query; None where unused."""
-    trigram_terms, bigram_terms = [], []
+MAX_TERMS = 16  # words or phrases in one query; more answer 422
+MAX_TOKENS = 12  # index tokens looked up per query, whatever its length
+TOKENS_PER_TERM = 4
+
+
+def _sample(term: str) -> list[str]:
+    """A few trigrams spread over the term: first, last and evenly between.
+
+    Any message holding the term holds all of them, so they select a superset of the
+    matches; `Plan.keep` then checks the term itself. Matching the whole term in the index
+    would cost one position check per trigram per occurrence (a 100-letter term over long
+    messages of one repeated letter took seconds); a handful of tokens without positions
+    bounds that cost whatever the query.
+    """
+    last = len(term) - 3
+    if last <= 0:
+        return [term[:3]]
+    steps = min(TOKENS_PER_TERM - 1, last)
+    return list(dict.fromkeys(term[round(i * last / steps) :][:3] for i in range(steps + 1)))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A parsed query: index expressions that select candidates, and the terms to check."""
+
+    trigram: str | None
+    bigram: str | None
+    terms: tuple[str, ...]
+
+    def keep(self, body: str) -> bool:
+        """Whether a candidate really holds every term (case folded, as the index folds)."""
+        folded = body.lower()
+        return all(term in folded for term in self.terms)
+
+
+def plan(q: str) -> Plan:
+    """Split a query into terms and choose the few index tokens that select candidates."""
+    trigram_terms: list[list[str]] = []
+    bigram_terms: list[str] = []
+    terms: list[str] = []
     for phrase, word in _TERM_RE.findall(q):
         term = (phrase or word).strip()
         if len(term) >= 3:
-            trigram_terms.append(_literal(term))
+            trigram_terms.append(_sample(term))
         elif _CJK_PAIR_RE.fullmatch(term):
             bigram_terms.append(_literal(term))
-    return (
-        " AND ".join(trigram_terms) or None,
-        " AND ".join(bigram_terms) or None,
+        else:
+            continue
+        terms.append(term.lower())
+    if len(terms) > MAX_TERMS:
+        raise validation.fail("q", f"must have at most {MAX_TERMS} words or phrases")
+    tokens: list[str] = []
+    for rank in range(TOKENS_PER_TERM):  # round robin: every term is represented first
+        for sampled in trigram_terms:
+            if rank < len(sampled) and len(tokens) < MAX_TOKENS:
+                tokens.append(_literal(sampled[rank]))
+    unique = list(dict.fromkeys(tokens))
+    return Plan(
+        " AND ".join(unique) or None,
+        " AND ".join(dict.fromkeys(bigram_terms)) or None,
+        tuple(dict.fromkeys(terms)),
     )
 
 
@@ -100,13 +151,20 @@ def catch_up(conn: sqlite3.Connection, limit: int = CATCH_UP_ROWS) -> bool:
 
 
 class SearchIndexer:
-    """Indexes sent messages in batches, `CATCH_UP_DELAY_S` after the first of them."""
+    """Indexes sent messages in batches, `CATCH_UP_DELAY_S` after the first of them.
+
+    At most one catch-up runs at a time, and every search awaits it: `dirty` is cleared only
+    by the run that then commits the index, and a search that finds a run in flight waits for
+    it (and for another, if more was sent meanwhile), so no search can overtake an index
+    write and miss an acknowledged message.
+    """
 
     def __init__(self, db: Database, delay_s: float = CATCH_UP_DELAY_S) -> None:
         self.db = db
         self.delay_s = delay_s
         self.dirty = True  # whatever the last run left unindexed
         self._task: asyncio.Task[None] | None = None
+        self._running: asyncio.Task[None] | None = None
 
     def sent(self) -> None:
         """A message was committed (called on the event loop, after the commit)."""
@@ -119,10 +177,22 @@ class SearchIndexer:
         await self.catch_up()
 
     async def catch_up(self) -> None:
-        while self.dirty:
+        """Return once every message committed before this call is in the index."""
+        while self.dirty or self._running is not None:
+            if self._running is None:
+                self._running = asyncio.create_task(self._run(), name="chatd-search-index")
+            await asyncio.shield(self._running)
+
+    async def _run(self) -> None:
+        try:
             self.dirty = False
             while await self.db.write(catch_up):
                 pass
+        except BaseException:
+            self.dirty = True  # the next search or send tries again
+            raise
+        finally:
+            self._running = None
 
     async def close(self) -> None:
         """Index what is left (the next start would otherwise do it) and stop."""
@@ -133,10 +203,23 @@ class SearchIndexer:
         await self.catch_up()
 
 
+SEARCH_TIME_S = 3.0
+MAX_SEARCHES_PER_USER = 2  # in flight at once; more answer 429
+MAX_SEARCHES = 8  # in flight on the server; more answer 503
+
+
 class Search:
-    def __init__(self, db: Database, indexer: SearchIndexer) -> None:
+    """Queries run through `Database.read_bounded`: on their own reader, so history and lists
+    never wait behind them, and cut off after `time_limit_s` (422: the query is too broad to
+    answer in time). At most `MAX_SEARCHES` wait at once, `MAX_SEARCHES_PER_USER` per user."""
+
+    def __init__(
+        self, db: Database, indexer: SearchIndexer, time_limit_s: float = SEARCH_TIME_S
+    ) -> None:
         self.db = db
         self.indexer = indexer
+        self.time_limit_s = time_limit_s
+        self._in_flight: dict[str, int] = {}
 
     async def find(
         self, user: User, q: Any, conversation_id: Any, author_id: Any, limit: Any, cursor: Any
@@ -150,18 +233,39 @@ class Search:
         before = None
         if cursor not in (None, ""):
             before = validation.integer(cursor, "cursor", minimum=1)
-        trigram, bigram = parse(text)
-        if trigram is None and bigram is None:
+        query = plan(text)
+        if query.trigram is None and query.bigram is None:
             return [], None
-        await self.indexer.catch_up()
-        found, next_rowid = await self.db.read(
-            search.find,
-            user.id,
-            trigram,
-            bigram,
-            conversation_id or None,
-            author_id or None,
-            before,
-            size,
-        )
+        if self._in_flight.get(user.id, 0) >= MAX_SEARCHES_PER_USER:
+            raise RateLimited(1, "wait for your previous searches to finish")
+        if sum(self._in_flight.values()) >= MAX_SEARCHES:
+            raise Unavailable("search is busy; try again in a moment")
+        self._in_flight[user.id] = self._in_flight.get(user.id, 0) + 1
+        try:
+            await self.indexer.catch_up()
+
+            def keep(body: str) -> bool:
+                self.db.deadline_passed()
+                return query.keep(body)
+
+            found, next_rowid = await self.db.read_bounded(
+                search.find,
+                user.id,
+                query.trigram,
+                query.bigram,
+                conversation_id or None,
+                author_id or None,
+                before,
+                size,
+                keep,
+                time_limit_s=self.time_limit_s,
+            )
+        except QueryInterrupted:
+            raise validation.fail(
+                "q", "is too broad to search in time; use longer or more distinctive words"
+            ) from None
+        finally:
+            left = self._in_flight.pop(user.id) - 1
+            if left:
+                self._in_flight[user.id] = left
         return found, None if next_rowid is None else str(next_rowid)

@@ -37,12 +37,25 @@ class FailureWindow:
         return max(0.0, times[-self.limit] + self.window_s - self.clock.monotonic())
 
     def fail(self, key: str) -> None:
+        """Count one failure, or one attempt whose outcome is not known yet (see `forgive`)."""
         if key not in self._failures and len(self._failures) >= self.max_keys:
             self._evict()
         times = self._failures.setdefault(key, deque())
         times.append(self.clock.monotonic())
         while len(times) > self.limit:
             times.popleft()
+
+    def forgive(self, key: str) -> None:
+        """Take back one counted attempt of `key` that turned out well.
+
+        Sign-in counts every attempt before its slow password check, in flight included, so
+        that a burst of parallel guesses cannot all pass the limit before any is counted.
+        """
+        times = self._failures.get(key)
+        if times:
+            times.pop()
+            if not times:
+                del self._failures[key]
 
     def reset(self, key: str) -> None:
         self._failures.pop(key, None)

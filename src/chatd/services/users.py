@@ -182,8 +182,11 @@ class Users:
         return found[0]
 
     async def set_password(self, username: str, password: str) -> None:
-        """Set a password from the CLI; every session of the user is revoked."""
+        """Set a password from the CLI; every session of the user is revoked. An account
+        imported without a password is activated by its first one."""
         user = await self.by_username(username)
+        if user.bot:
+            raise Conflict(f"{username} is a bot: it has a token, never a password")
         await self._reset_password(user.id, validation.password(password))
 
     async def admin_set_password(self, principal: Principal, user_id: str, password: Any) -> None:
@@ -200,6 +203,7 @@ class Users:
         def change(conn: sqlite3.Connection) -> None:
             if users.password_hash(conn, user_id) is None:
                 raise NotFound("no such user")
+            users.activate_if_passwordless(conn, user_id)  # imported from Slack: now usable
             users.set_password_hash(conn, user_id, hashed)
             sessions.delete_for_user(conn, user_id)
             sessions.bump_auth_epoch(conn)

@@ -334,3 +334,10 @@ def bump_members_epoch(conn: sqlite3.Connection) -> None:
 def members_epoch(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT value FROM meta WHERE key = 'members_epoch'").fetchone()
     return 0 if row is None else int(row[0])
+
+
+def all_last_seqs(conn: sqlite3.Connection) -> dict[str, int]:
+    """Every conversation's last seq: where a cluster node's delivery order starts."""
+    return {
+        str(cid): int(seq) for cid, seq in conn.execute("SELECT id, last_seq FROM conversations")
+    }

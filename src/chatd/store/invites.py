@@ -66,3 +66,13 @@ def list_unexpired(conn: sqlite3.Connection, now: int, limit: int) -> list[Invit
 def delete(conn: sqlite3.Connection, code_hash: bytes) -> bool:
     cur = conn.execute("DELETE FROM invites WHERE code_hash = ?", (code_hash,))
     return cur.rowcount == 1
+
+
+def usable(conn: sqlite3.Connection, code_hash: bytes, now: int) -> bool:
+    """Whether the invite would be accepted now (registration checks it before any hashing)."""
+    row = conn.execute(
+        "SELECT 1 FROM invites WHERE code_hash = ? "
+        "AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses)",
+        (code_hash, now),
+    ).fetchone()
+    return row is not None

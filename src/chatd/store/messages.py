@@ -5,21 +5,22 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from chatd.models import Message
+from chatd.models import Message, Via
 from chatd.store import files, reactions
 from chatd.store.batch import in_groups
 
 _COLUMNS = (
     "id, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to, "
     "client_id, pinned_at, "
-    "(SELECT count(*) FROM messages r WHERE r.reply_to = messages.id), thread"
+    "(SELECT count(*) FROM messages r WHERE r.reply_to = messages.id), via_kind, via_id, via_name, "
+    "thread"
 )
 MAX_REPLY_USERS = 20  # faces a root shows of who replied
 
 
 def _message(row: tuple[object, ...]) -> Message:
     (id_, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to,
-     client_id, pinned_at, reply_count, thread) = row  # fmt: skip
+     client_id, pinned_at, reply_count, via_kind, via_id, via_name, thread) = row  # fmt: skip
     return Message(
         id=str(id_),
         conversation_id=str(conversation_id),
@@ -33,6 +34,7 @@ def _message(row: tuple[object, ...]) -> Message:
         client_id=None if client_id is None else str(client_id),
         pinned_at=None if pinned_at is None else int(pinned_at),  # type: ignore[call-overload]
         reply_count=int(reply_count),  # type: ignore[call-overload]
+        via=None if via_kind is None else Via(str(via_kind), str(via_id), str(via_name)),
         thread=bool(thread),
     )
 
@@ -41,7 +43,8 @@ def insert(conn: sqlite3.Connection, message: Message) -> int:
     """Store a message; its rowid (the search index's key)."""
     cur = conn.execute(
         "INSERT INTO messages (id, conversation_id, seq, author_id, body, created_at, reply_to, "
-        "client_id, thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "client_id, via_kind, via_id, via_name, thread) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.id,
             message.conversation_id,
@@ -51,10 +54,15 @@ def insert(conn: sqlite3.Connection, message: Message) -> int:
             message.created_at,
             message.reply_to,
             message.client_id,
+            *((None, None, None) if message.via is None else _via(message.via)),
             int(message.thread),
         ),
     )
     return int(cur.lastrowid or 0)
+
+
+def _via(via: Via) -> tuple[str, str, str]:
+    return via.kind, via.id, via.name
 
 
 def get(conn: sqlite3.Connection, message_id: str) -> Message | None:

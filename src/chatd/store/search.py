@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from chatd.models import Message
 from chatd.store import messages
@@ -59,8 +60,15 @@ def find(
     author_id: str | None,
     before_rowid: int | None,
     limit: int,
+    keep: Callable[[str], bool],
 ) -> tuple[list[Message], int | None]:
-    """Newest first, only in the user's conversations, deleted messages never; next cursor."""
+    """Newest first, only in the user's conversations, deleted messages never; next cursor.
+
+    The MATCH expressions select candidates cheaply (each a few index tokens, no positions);
+    `keep(body)` decides. Rows stream newest first, already narrowed to the caller's
+    conversations, and the loop stops as soon as a page is full, so a broad query costs
+    only as much as it reads.
+    """
     sources = []
     params: list[object] = []
     if trigram_query:
@@ -83,16 +91,24 @@ def find(
     if before_rowid is not None:
         where.append("m.rowid < ?")
         params.append(before_rowid)
-    params.append(limit + 1)
     rows = conn.execute(
-        "SELECT m.rowid, m.id FROM messages m WHERE "
+        "SELECT m.rowid, m.id, m.body FROM messages m WHERE "
         + " AND ".join(where)
-        + " ORDER BY m.rowid DESC LIMIT ?",
+        + " ORDER BY m.rowid DESC",
         params,
-    ).fetchall()
-    page = rows[:limit]
-    found = [messages.get(conn, str(message_id)) for _, message_id in page]
+    )
+    page: list[tuple[int, str]] = []
+    more = False
+    for rowid, message_id, body in rows:
+        if not keep(str(body)):
+            continue
+        if len(page) == limit:
+            more = True
+            break
+        page.append((int(rowid), str(message_id)))
+    rows.close()
+    found = [messages.get(conn, message_id) for _, message_id in page]
     result = [m for m in found if m is not None]
     messages.hydrate(conn, result)
-    cursor = int(page[-1][0]) if len(rows) > limit else None
+    cursor = page[-1][0] if more else None
     return result, cursor

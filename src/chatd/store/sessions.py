@@ -68,7 +68,11 @@ def list_for_user(conn: sqlite3.Connection, user_id: str, used_after: int = 0) -
 def delete_unused_since(conn: sqlite3.Connection, used_before: int) -> int:
     """Remove sessions last used before `used_before` (expired: no token of theirs is
     accepted any more); how many."""
-    return conn.execute("DELETE FROM sessions WHERE last_used_at < ?", (used_before,)).rowcount
+    return conn.execute(
+        "DELETE FROM sessions WHERE last_used_at < ? "
+        "AND user_id NOT IN (SELECT id FROM users WHERE bot = 1)",  # a bot's token never expires
+        (used_before,),
+    ).rowcount
 
 
 def delete(conn: sqlite3.Connection, session_id: str, user_id: str) -> bool:
@@ -93,7 +97,7 @@ def valid_ids(conn: sqlite3.Connection, session_ids: list[str], used_after: int)
     for chunk, marks in in_groups(session_ids):
         rows = conn.execute(
             f"SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id "
-            f"WHERE s.id IN ({marks}) AND u.active = 1 AND s.last_used_at >= ?",
+            f"WHERE s.id IN ({marks}) AND u.active = 1 AND (s.last_used_at >= ? OR u.bot = 1)",
             (*chunk, used_after),
         )
         valid.update(str(row[0]) for row in rows)

@@ -7,11 +7,11 @@ import sqlite3
 from chatd.models import User
 from chatd.store.batch import in_groups
 
-_COLUMNS = "id, username, display_name, role, active, created_at, avatar_key"
+_COLUMNS = "id, username, display_name, role, active, created_at, bot, avatar_key"
 
 
 def _user(row: tuple[object, ...]) -> User:
-    id_, username, display_name, role, active, created_at, avatar_key = row
+    id_, username, display_name, role, active, created_at, bot, avatar_key = row
     return User(
         id=str(id_),
         username=str(username),
@@ -19,13 +19,14 @@ def _user(row: tuple[object, ...]) -> User:
         role=str(role),
         active=bool(active),
         created_at=int(created_at),  # type: ignore[call-overload]
+        bot=bool(bot),
         avatar_key=None if avatar_key is None else str(avatar_key),
     )
 
 
 def insert(conn: sqlite3.Connection, user: User, password_hash: str) -> None:
     conn.execute(
-        f"INSERT INTO users ({_COLUMNS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO users ({_COLUMNS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             user.id,
             user.username,
@@ -33,6 +34,7 @@ def insert(conn: sqlite3.Connection, user: User, password_hash: str) -> None:
             user.role,
             int(user.active),
             user.created_at,
+            int(user.bot),
             user.avatar_key,
             password_hash,
         ),
@@ -100,6 +102,14 @@ def set_display_name(conn: sqlite3.Connection, user_id: str, display_name: str) 
     conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (display_name, user_id))
 
 
+def activate_if_passwordless(conn: sqlite3.Connection, user_id: str) -> None:
+    """An account imported without a password (not a bot, not one an admin disabled after it
+    had one) becomes active when it is given its first password."""
+    conn.execute(
+        "UPDATE users SET active = 1 WHERE id = ? AND password_hash = '' AND bot = 0", (user_id,)
+    )
+
+
 def set_password_hash(conn: sqlite3.Connection, user_id: str, password_hash: str) -> None:
     conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
@@ -140,3 +150,8 @@ def set_last_seen(conn: sqlite3.Connection, seen: dict[str, int]) -> None:
     conn.executemany(
         "UPDATE users SET last_seen_at = ? WHERE id = ?", [(ms, uid) for uid, ms in seen.items()]
     )
+
+
+def list_bots(conn: sqlite3.Connection) -> list[User]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM users WHERE bot = 1 ORDER BY username")
+    return [_user(row) for row in rows]
