@@ -5,9 +5,11 @@ import { AdminConsole } from './admin.js';
 import { AuthView } from './auth.js';
 import { ConversationView } from './conversation.js';
 import { BrowseChannels, NewConversation } from './dialogs.js';
+import { extensionDialog, startExtensions } from './extensions.js';
 import { Panel } from './panel.js';
 import { Sidebar } from './sidebar.js';
 import { Store } from './store.js';
+import './settings.js'; // the settings dialog, through extensions.js
 
 const root = document.getElementById('app');
 const store = new Store(draw);
@@ -26,7 +28,9 @@ function Main() {
   const [panel, setPanel] = useState(null);
   const conversation = store.active && store.conversations.get(store.active);
   const close = () => setDialog(null);
+  const Extra = typeof dialog === 'string' ? extensionDialog(dialog) : null;
   store.openPanel = setPanel;
+  store.openDialog = setDialog;
   return html`
     <div class=${`layout ${conversation ? 'has-conversation' : ''} ${panel ? 'has-panel' : ''}`}>
       <${Sidebar} store=${store} openDialog=${setDialog} />
@@ -42,6 +46,7 @@ function Main() {
       ${['direct', 'group', 'channel'].includes(dialog) && html`<${NewConversation} store=${store} kind=${dialog} onClose=${close} />`}
       ${dialog === 'browse' && html`<${BrowseChannels} store=${store} onClose=${close} />`}
       ${dialog === 'admin' && html`<${AdminConsole} store=${store} onClose=${close} />`}
+      ${Extra && html`<${Extra} store=${store} onClose=${close} />`}
     </div>`;
 }
 
@@ -60,4 +65,5 @@ window.addEventListener('hashchange', () => {
   if (wanted && store.conversations.has(wanted[1]) && store.active !== wanted[1]) store.open(wanted[1]);
 });
 draw();
+startExtensions(store);
 store.boot();

@@ -3,6 +3,7 @@
 // the next message (Send with an empty box sends the files alone).
 
 import { html, useEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
+import { handledBeforeSend } from './extensions.js';
 import { Icon } from './icons.js';
 import { shownName, sizeOf } from './util.js';
 
@@ -77,6 +78,18 @@ export function Composer({ store, conversation, replyTo, clearReply, control }) 
     const files = uploads.filter((u) => u.file).map((u) => u.file);
     if (busy || (!body && !files.length)) return;
     setError('');
+    if (body && !files.length) {
+      try {
+        if (await handledBeforeSend(store, conversation, body)) {
+          setText('');
+          drafts.current.delete(conversation.id);
+          return;
+        }
+      } catch (err) {
+        setError(err.message);
+        return;
+      }
+    }
     setText('');
     drafts.current.delete(conversation.id);
     setUploads([]);

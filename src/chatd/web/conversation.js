@@ -2,6 +2,7 @@
 
 import { html, useEffect, useLayoutEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { Composer } from './composer.js';
+import { slot } from './extensions.js';
 import { Icon } from './icons.js';
 import { Message } from './message.js';
 import { dayOf } from './util.js';
@@ -116,6 +117,7 @@ export function ConversationView({ store, conversation, onBack, openPanel }) {
           ${conversation.topic && html`<p class="topic">${conversation.topic}</p>`}
         </div>
         <span class="count" title="members">${conversation.members.length} ${conversation.members.length === 1 ? 'member' : 'members'}</span>
+        ${slot('conversationActions', store, conversation)}
         <button type="button" class="subtle" onClick=${() => openPanel({ kind: 'pins' })}>Pins</button>
         <button type="button" class="subtle" aria-pressed=${conversation.muted}
           onClick=${() => store.setMuted(conversation.id, !conversation.muted)}>${conversation.muted ? 'Unmute' : 'Mute'}</button>

@@ -1,6 +1,7 @@
 // The conversation list: channels, groups and direct messages with unread counts and presence.
 
 import { html } from './vendor/htm-preact-standalone-3.1.1.mjs';
+import { slot } from './extensions.js';
 import { Icon } from './icons.js';
 import { shownName } from './util.js';
 
@@ -75,6 +76,7 @@ export function Sidebar({ store, openDialog }) {
         ${'Notification' in window && Notification.permission === 'default' && html`
           <button type="button" class="icon" title="Enable notifications" aria-label="Enable notifications"
             onClick=${() => Notification.requestPermission().then(() => store.changed())}><${Icon} name="bell" /></button>`}
+        ${slot('sidebarActions', store, openDialog)}
         ${me.role === 'admin' && html`
           <button type="button" class="subtle" onClick=${() => openDialog('admin')}>Admin</button>`}
         <button type="button" class="subtle" onClick=${() => store.signOut()}>Sign out</button>

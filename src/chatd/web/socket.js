@@ -110,6 +110,7 @@ export class Socket {
 
   handle(frame) {
     const store = this.store;
+    store.emit('frame', frame);
     switch (frame.type) {
       case 'hello':
         this.hello(frame);
@@ -128,6 +129,7 @@ export class Socket {
       case 'message.created':
         store.addMessage(frame.message, true);
         store.notify(frame.message);
+        store.emit('message', frame.message);
         if (frame.message.conversation_id === store.active) store.markSeen();
         break;
       case 'message.updated':
@@ -158,8 +160,7 @@ export class Socket {
         store.changed();
         break;
       case 'presence':
-        store.presence.set(frame.presence.user_id, frame.presence);
-        store.changed();
+        store.setPresence(frame.presence);
         break;
       case 'typing':
         store.sawTyping(frame.conversation_id, frame.user_id);

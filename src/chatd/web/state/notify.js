@@ -1,0 +1,19 @@
+// Desktop notifications while the page is hidden: direct and group messages, and mentions.
+
+export const notifyMethods = {
+  notify(message) {
+    if (!('Notification' in window) || Notification.permission !== 'granted') return;
+    if (!document.hidden || message.author_id === this.me.id) return;
+    const conversation = this.conversations.get(message.conversation_id);
+    if (!conversation || conversation.muted) return;
+    const mentioned = message.mentions.includes(this.me.id);
+    if (conversation.kind === 'channel' && !mentioned) return;
+    const note = new Notification(`${this.name(message.author_id)} · ${this.title(conversation)}`, {
+      body: message.body.slice(0, 200) || 'sent a file', tag: message.conversation_id,
+    });
+    note.onclick = () => {
+      window.focus();
+      this.open(message.conversation_id);
+    };
+  },
+};
