@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+from pathlib import Path
+
+from chatd.clock import ManualClock
+from chatd.config import load
+from chatd.services.container import Services
 
 from .conftest import PASSWORD, ChatdServer, Team
 from .wsclient import WS
@@ -103,3 +109,22 @@ def test_disabling_a_bot_stops_it(server: ChatdServer, team: Team) -> None:
     assert ws.close_code() == 4001
     with server.client(token) as http:
         assert http.get("/api/v1/users/me").status_code == 401
+
+
+def test_a_bot_token_never_expires_from_disuse(tmp_path: Path) -> None:
+    """People's sessions lapse after auth.session_ttl_days unused; a bot's token does not
+    (on a manual clock: no sleeping)."""
+
+    async def scenario() -> None:
+        clock = ManualClock()
+        config = load(None, {}, {"storage.data_dir": str(tmp_path), "auth.session_ttl_days": 2})
+        services = await Services.start(config, clock, background=False)
+        try:
+            bot, token = await services.bots.create(None, "nightly", "Nightly")
+            clock.advance(40 * 86_400)
+            assert await services.accounts.prune_sessions() == 0
+            assert (await services.accounts.authenticate(token)).user.id == bot.id
+        finally:
+            await services.stop()
+
+    asyncio.run(scenario())

@@ -184,3 +184,24 @@ def test_response_url_takes_one_post(
         assert note["text"] == "Only you see this" and note["conversation_id"] == ops
     finally:
         ws.close()
+
+
+def test_runs_are_limited_per_person(
+    site: tuple[ChatdServer, Team], crew: dict[str, Any], receiver: Receiver
+) -> None:
+    server, team = site
+    add_command(
+        server,
+        team,
+        "tick",
+        receiver.answer("/tick", Reply(body=b"tock", content_type="text/plain")),
+    )
+    _cal, cal_token = team.user("cal")
+    with server.client(cal_token) as http:
+        room = http.post("/api/v1/conversations", json={"kind": "group", "members": []}).json()
+    cid = room["conversation"]["id"]
+    for _ in range(30):
+        assert run(server, cal_token, cid, "/tick").status_code == 200
+    limited = run(server, cal_token, cid, "/tick")
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert run(server, crew["ann_token"], crew["ops"]["id"], "/tick").status_code == 200

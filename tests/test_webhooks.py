@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -223,3 +226,21 @@ def test_secrets_are_not_stored(site: tuple[ChatdServer, Team], room: dict[str, 
     assert secret not in server.log
     key = server.data_dir / "integrations.key"
     assert key.stat().st_mode & 0o077 == 0  # the key file is its owner's alone
+
+
+def test_backup_keeps_webhook_urls_working(
+    site: tuple[ChatdServer, Team], room: dict[str, Any], tmp_path: Path
+) -> None:
+    """The URL secret derives from the key file: a backup carries it, mode and all."""
+    server, _ = site
+    dest = tmp_path / "copy"
+    done = subprocess.run(
+        [sys.executable, "-m", "chatd", "backup", str(dest), "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    original = server.data_dir / "integrations.key"
+    copied = dest / "integrations.key"
+    assert copied.read_bytes() == original.read_bytes()
+    assert copied.stat().st_mode & 0o077 == 0

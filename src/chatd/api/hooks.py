@@ -13,7 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from chatd.errors import BadRequest, InvalidJson
 
-from .http import MAX_DEPTH, _depth_exceeds, read_body, services
+from .http import MAX_DEPTH, depth_exceeds, read_body, services
 
 
 async def _payload(request: Request) -> Any:
@@ -34,7 +34,7 @@ async def _payload(request: Request) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise InvalidJson("the payload is not valid JSON (or not UTF-8)") from None
-    if _depth_exceeds(value, MAX_DEPTH):
+    if depth_exceeds(value, MAX_DEPTH):
         raise InvalidJson(f"JSON nested deeper than {MAX_DEPTH} levels")
     return value
 

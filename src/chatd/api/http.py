@@ -35,7 +35,7 @@ def services(request: Request) -> Services:
     return found
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
+def depth_exceeds(value: Any, limit: int) -> bool:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -78,7 +78,7 @@ async def json_object(request: Request) -> dict[str, Any]:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise InvalidJson("the body is not valid JSON (or not UTF-8)") from None
-    if _depth_exceeds(value, MAX_DEPTH):
+    if depth_exceeds(value, MAX_DEPTH):
         raise InvalidJson(f"JSON nested deeper than {MAX_DEPTH} levels")
     if not isinstance(value, dict):
         raise ValidationFailed({"body": "must be a JSON object"})

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatd.db.database import connect
+from chatd.services.keyring import KEY_FILE
 from chatd.store import files
 
 
@@ -64,4 +65,7 @@ def backup(data_dir: Path, dest: Path) -> BackupReport:
     finally:
         source.close()
         target.close()
+    key = data_dir / KEY_FILE  # integration secrets derive from it: URLs keep working
+    if key.exists():
+        shutil.copy2(key, dest / KEY_FILE)
     return BackupReport(dest, copied, dropped, (dest / "chatd.db").stat().st_size)

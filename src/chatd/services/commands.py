@@ -22,7 +22,7 @@ import orjson
 
 from chatd.clock import Clock, now_ms
 from chatd.db.database import Database
-from chatd.errors import BadGateway, BadRequest, Conflict, NotFound
+from chatd.errors import BadGateway, BadRequest, Conflict, NotFound, RateLimited
 from chatd.ids import new_id
 from chatd.log import event
 from chatd.models import Command, Message, User, Via
@@ -33,6 +33,7 @@ from chatd.services.bots import integration_bot
 from chatd.services.keyring import Keyring, digest
 from chatd.services.messages import Messages
 from chatd.services.outbound import Answer, Outbound, OutboundError, check_url
+from chatd.services.throttle import FailureWindow
 from chatd.services.users import Site, Users
 from chatd.store import commands, conversations, users
 
@@ -42,6 +43,7 @@ TRIGGER_RE = re.compile(r"[a-z0-9_-]{1,32}")
 DEADLINE_S = 3.0
 RESPONSE_TTL_MS = 30 * 60 * 1000
 MAX_COMMANDS = 500
+RUNS_PER_MINUTE = 30  # per user: each run is a request to someone's URL
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class Commands:
         self.site = site
         self.clock = clock
         self.deadline_s = DEADLINE_S
+        self._runs = FailureWindow(clock, RUNS_PER_MINUTE, 60.0)
 
     # ---- admin -------------------------------------------------------------------------
 
@@ -147,6 +150,10 @@ class Commands:
         line = line.strip()
         if not line.startswith("/") or len(line) > 4000:
             raise validation.fail("text", "must start with /trigger (at most 4000 characters)")
+        wait = self._runs.retry_after(user.id)
+        if wait > 0:
+            raise RateLimited(wait, "too many commands; try again in a minute")
+        self._runs.fail(user.id)  # counts every run
         head, _, rest = line[1:].partition(" ")
         trigger = head.lower()
         token = secrets.token_urlsafe(32)
@@ -229,7 +236,9 @@ class Commands:
         user = await self.db.read(users.get, user_id)
         if command is None or user is None:
             raise NotFound("the command is gone")
-        kind = payload.get("response_type") or "ephemeral" if isinstance(payload, dict) else ""
+        if not isinstance(payload, dict):
+            raise BadRequest("the payload must be a JSON object")
+        kind = payload.get("response_type") or "ephemeral"
         if kind not in ("ephemeral", "in_channel"):
             raise BadRequest("response_type must be ephemeral or in_channel")
         slack.body_of(payload, self.messages.max_chars)  # 400 when it carries nothing

@@ -7,6 +7,7 @@ import { html, useEffect, useState } from './vendor/htm-preact-standalone-3.1.1.
 import { api } from './api.js';
 import { Avatar } from './avatar.js';
 import { Modal } from './dialogs.js';
+import { slot } from './extensions.js';
 import { Invites } from './invites.js';
 import { shownName } from './util.js';
 
@@ -165,5 +166,6 @@ export function AdminConsole({ store, onClose }) {
           <option value="member">member</option><option value="admin">admin</option></select></label>
         <button class="primary" type="submit">Create user</button>
       </form>
+      ${slot('adminSections', store)}
     <//>`;
 }

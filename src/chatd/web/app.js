@@ -6,6 +6,7 @@ import { AuthView } from './auth.js';
 import { ConversationView } from './conversation.js';
 import { BrowseChannels, NewConversation } from './dialogs.js';
 import { extensionDialog, startExtensions } from './extensions.js';
+import './integrations.js'; // bots, webhooks, slash commands (extends through extensions.js)
 import { Panel } from './panel.js';
 import { Sidebar } from './sidebar.js';
 import { Store } from './store.js';

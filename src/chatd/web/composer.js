@@ -3,7 +3,7 @@
 // the next message (Send with an empty box sends the files alone).
 
 import { html, useEffect, useRef, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
-import { handledBeforeSend } from './extensions.js';
+import { handledBeforeSend, slot } from './extensions.js';
 import { Icon } from './icons.js';
 import { shownName, sizeOf } from './util.js';
 
@@ -42,14 +42,19 @@ export function Composer({ store, conversation, replyTo, clearReply, control }) 
     drafts.current.set(conversation.id, value);
     if (value.trim()) store.typed(conversation.id);
     const match = value.slice(0, caret).match(MENTION_AT_CARET);
-    const items = match ? suggestions(store, conversation, match[2]) : [];
+    if (!match) { // what extensions complete from the start of the text (slash commands)
+      const items = slot('completions', store, conversation, value.slice(0, caret));
+      setSuggest(items.length ? { start: 0, caret, items, index: 0, label: 'Command suggestions' } : null);
+      return;
+    }
+    const items = suggestions(store, conversation, match[2]);
     setSuggest(items.length ? { start: caret - match[2].length - 1, caret, items, index: 0 } : null);
   }
 
   function pick(item) {
     const before = text.slice(0, suggest.start);
     const after = text.slice(suggest.caret);
-    const inserted = `@${item.username} `;
+    const inserted = item.insert || `@${item.username} `;
     update(before + inserted + after, before.length + inserted.length);
     setSuggest(null);
     requestAnimationFrame(() => {
@@ -143,12 +148,12 @@ export function Composer({ store, conversation, replyTo, clearReply, control }) 
             onClick=${() => setUploads((list) => list.filter((x) => x.key !== u.key))}><${Icon} name="close" size=${14} /></button></li>`)}
       </ul>`}
       ${suggest && html`<ul id="mention-suggestions" class="suggestions" role="listbox"
-        aria-label="Mention suggestions">
-        ${suggest.items.map((item, i) => html`<li id=${`mention-${i}`} key=${item.username}
+        aria-label=${suggest.label || 'Mention suggestions'}>
+        ${suggest.items.map((item, i) => html`<li id=${`mention-${i}`} key=${item.key || item.username}
           role="option" aria-selected=${i === suggest.index ? 'true' : 'false'}
           class=${i === suggest.index ? 'active' : ''}
           onMouseDown=${(e) => { e.preventDefault(); pick(item); }}>
-          <strong>${item.label}</strong> <small>@${item.username}</small></li>`)}
+          <strong>${item.label}</strong> <small>${item.hint ?? `@${item.username}`}</small></li>`)}
       </ul>`}
       <div class="row">
         <label class="attach icon" title="Attach file">

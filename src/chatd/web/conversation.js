@@ -127,6 +127,7 @@ export function ConversationView({ store, conversation, onBack, openPanel }) {
       ${thread && html`<${History} store=${store} thread=${thread} conversation=${conversation}
         onReply=${(m) => { setReplyTo(m); if (composer.current.focus) composer.current.focus(); }}
         onThread=${(m) => openPanel({ kind: 'thread', message: m })} />`}
+      ${slot('conversationNotices', store, conversation)}
       <${Typing} store=${store} conversationId=${conversation.id} />
       ${isMember && !conversation.archived
         ? html`<${Composer} control=${composer.current} store=${store} conversation=${conversation}

@@ -6,6 +6,11 @@
 //   dialogs: { name: Component }          opened with openDialog(name); props store, onClose
 //   beforeSend(store, conv, body)         a Promise of true when it handled the text itself
 //                                         (a slash command); the composer then sends nothing
+//   completions(store, conv, textBeforeCaret)  composer suggestions when no @mention is being
+//                                         typed: [{key, label, hint, insert}] (slash commands)
+//   conversationNotices(store, conv)      elements above the composer (ephemeral answers)
+//   messageBadges(store, message)         elements after a message's author (BOT)
+//   adminSections(store)                  sections at the end of the admin console
 
 const modules = [];
 

@@ -1,6 +1,7 @@
 // One message: author, time, body (Markdown rendered as elements), files, reply quote, actions.
 
 import { html, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
+import { slot } from './extensions.js';
 import { Icon } from './icons.js';
 import { renderMarkdown } from './markdown.js';
 import { fullTime, isImage, sizeOf, timeOf } from './util.js';
@@ -71,7 +72,7 @@ export function Message({ store, message, grouped, onReply, onThread, editing, s
   return html`
     <article id=${`m-${message.id}`} class=${classes.join(' ') + (store.highlight === message.id ? ' highlight' : '')}>
       <header class=${grouped ? 'sr-only' : 'meta'}>
-        <span class="author">${author}</span>
+        <span class="author">${author}</span>${slot('messageBadges', store, message)}
         <time datetime=${message.created_at} title=${fullTime(message.created_at)}>${timeOf(message.created_at)}</time>
       </header>
       ${message.reply_to && html`<${Quote} store=${store} message=${message} />`}
