@@ -31,7 +31,8 @@ from .conftest import PASSWORD, ChatdServer, Team, start_server
 # until it is added here or to `archive.EXCLUDED` (with its reason).
 EXPORTED = {
     "users", "invites", "conversations", "members", "messages", "mentions", "blobs", "files",
-    "message_files", "reactions", "webhooks", "commands", "outgoing_hooks", "avatars",
+    "message_files", "reactions", "webhooks", "commands", "outgoing_hooks",
+    "notify_keys", "push_subscriptions", "email_digests", "avatars",
 }  # fmt: skip
 
 

@@ -89,6 +89,13 @@ class ServerConfig:
         (), "proxy addresses whose X-Forwarded-For is believed"
     )
     shutdown_timeout_s: int = setting(10, "SIGTERM grace", minimum=1, maximum=3600)
+    # https served directly (push, notifications and the clipboard need a secure page)
+    tls_cert_file: str = setting("", "PEM certificate chain; with tls_key_file, chatd speaks https")
+    tls_key_file: str = setting("", "PEM private key of tls_cert_file")
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert_file)
 
 
 @dataclass(frozen=True)
@@ -184,6 +191,41 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class EmailConfig:
+    """Email digests for people who are away (docs/operations.md, "Notifications")."""
+
+    smtp_host: str = setting("", "SMTP server; empty: email off")
+    smtp_port: int = setting(587, "SMTP port", minimum=1, maximum=65535)
+    smtp_username: str = setting("", "SMTP user name; empty: no login")
+    smtp_password: str = setting("", "SMTP password", secret=True)
+    smtp_security: str = setting(
+        "starttls", "starttls, tls (implicit TLS) or none", choices=("starttls", "tls", "none")
+    )
+    from_: str = setting("", "sender address; empty: chatd <chatd@HOST>")  # the key `from`
+    delay_s: int = setting(
+        600, "wait this long after a message arrives before mailing it if still unread", minimum=1
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+
+def key_of(field_name: str) -> str:
+    """A field's key: `from_` is `email.from` (the key is a Python keyword)."""
+    return field_name.removesuffix("_")
+
+
+def _check_tls(values: dict[str, Any]) -> None:
+    cert, key = values["server.tls_cert_file"], values["server.tls_key_file"]
+    if bool(cert) != bool(key):
+        raise ConfigError("server.tls_cert_file and server.tls_key_file go together: set both")
+    for name in ("server.tls_cert_file", "server.tls_key_file"):
+        if values[name] and not Path(values[name]).is_file():
+            raise ConfigError(f"{name}: {values[name]} is not a readable file")
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     """Several nodes (docs/operations.md, "When you outgrow one machine")."""
 
@@ -254,6 +296,7 @@ class Config:
     integrations: IntegrationsConfig = field(default_factory=IntegrationsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
 
     def base_url(self) -> str:
         """The URL people open: `server.public_url`, else built from host and port."""
@@ -264,7 +307,8 @@ class Config:
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.server.port}"
+        scheme = "https" if self.server.tls else "http"
+        return f"{scheme}://{host}:{self.server.port}"
 
     def redacted_fields(self) -> dict[str, Any]:
         """`redacted()` flattened to `section.key` names: the start-up log's fields."""
@@ -284,7 +328,7 @@ class Config:
         for outer in dataclasses.fields(self):
             part = getattr(self, outer.name)
             out[outer.name] = {
-                inner.name: _redact(getattr(part, inner.name), inner.metadata["secret"])
+                key_of(inner.name): _redact(getattr(part, inner.name), inner.metadata["secret"])
                 for inner in dataclasses.fields(part)
             }
         return out
@@ -303,7 +347,7 @@ def _options_of(config_cls: type[Config]) -> tuple[Option, ...]:
             options.append(
                 Option(
                     outer.name,
-                    inner.name,
+                    key_of(inner.name),
                     kind,
                     list(default) if kind is list else default,
                     meta["help"],
@@ -426,10 +470,11 @@ def load(
     if not values["storage.data_dir"]:
         values["storage.data_dir"] = platformdirs.user_data_dir("chatd")
     _check_cluster(values)
+    _check_tls(values)
     _check_channel_names(values["auth.default_channels"])
     sections: dict[str, Any] = {}
     for section, cls in _SECTION_TYPES.items():
-        fields = {f.name: values[f"{section}.{f.name}"] for f in dataclasses.fields(cls)}
+        fields = {f.name: values[f"{section}.{key_of(f.name)}"] for f in dataclasses.fields(cls)}
         sections[section] = cls(**fields)
     return Config(**sections)
 

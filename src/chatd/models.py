@@ -96,6 +96,7 @@ class Conversation:
     unread_count: int = 0
     mention_count: int = 0
     muted: bool = False
+    notify: str = "default"
 
     def to_json(self) -> JSON:
         return {
@@ -112,6 +113,7 @@ class Conversation:
             "archived": self.archived,
             "muted": self.muted,
             "mention_count": self.mention_count,
+            "notify": self.notify,
         }
 
 

@@ -72,6 +72,10 @@ async def run(config: Config) -> int:
         forwarded_allow_ips=list(config.server.trusted_proxies) or [],
         timeout_graceful_shutdown=config.server.shutdown_timeout_s,
         server_header=False,
+        # https and wss straight from chatd (server.tls_cert_file / tls_key_file): push,
+        # notifications and the clipboard need a secure page, and a LAN may have no proxy
+        ssl_certfile=config.server.tls_cert_file or None,
+        ssl_keyfile=config.server.tls_key_file or None,
     )
     server = _Server(uv_config)
     loop = asyncio.get_running_loop()

@@ -87,7 +87,7 @@ async def mark_read(request: Request) -> Response:
 async def settings(request: Request) -> Response:
     principal = await require_user(request)
     body = await json_object(request)
-    found = await services(request).conversations.set_muted(
-        principal.user, request.path_params["id"], body.get("muted")
+    found = await services(request).conversations.set_settings(
+        principal.user, request.path_params["id"], body.get("muted"), body.get("notify")
     )
     return ok({"conversation": found.to_json()})

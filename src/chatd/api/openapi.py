@@ -49,6 +49,7 @@ COMPONENTS: dict[str, Schema] = {
         id=STR, kind={"enum": ["direct", "group", "channel"]}, name=STR, topic=STR,
         created_at=TIME, created_by=NULLABLE_STR, members=IDS, last_seq=INT, read_seq=INT,
         unread_count=INT, archived=BOOL, muted=BOOL, mention_count=INT,
+        notify={"enum": ["default", "all", "mentions", "none"]},
     ),
     "File": obj(
         id=STR, name=STR, size=INT, content_type=STR, sha256=STR, created_at=TIME,
@@ -153,7 +154,8 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
     ("DELETE", f"{API}/auth/sessions/{{id}}"): op("revoke a session", 204),
     ("GET", f"{API}/users/me"): op("the caller", answer=ONE["User"]),
     ("PATCH", f"{API}/users/me"): op("change the caller's profile", answer=ONE["User"],
-                                     body=obj(display_name=STR)),
+                                     body=obj(display_name=STR, email=NULLABLE_STR,
+                                              email_notifications=BOOL)),
     ("POST", f"{API}/users/me/password"): op("change the caller's password", 204,
                                              body=obj(("current_password", "new_password"),
                                                       current_password=STR, new_password=STR)),
@@ -191,7 +193,7 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
                                                      body=obj(("seq",), seq=INT)),
     ("PATCH", f"{API}/conversations/{{id}}/settings"): op("the caller's settings",
                                                           answer=ONE["Conversation"],
-                                                          body=obj(muted=BOOL)),
+                                                          body=obj(muted=BOOL, notify=STR)),
     ("POST", f"{API}/conversations/{{id}}/messages"): op(
         "send a message", 201, ONE["Message"],
         body=obj(("body",), body=STR, client_id=STR, reply_to=STR, file_ids=IDS, thread=BOOL),
@@ -303,6 +305,24 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
     ),
     ("DELETE", f"{API}/admin/outgoing-hooks/{{id}}"): op("delete an outgoing webhook", 204),
 }  # fmt: skip
+
+# notifications away from the page: Web Push and email digests
+OPERATIONS.update({
+    ("GET", f"{API}/push/key"): op("the server's VAPID public key",
+                                   answer=obj(("public_key",), public_key=STR)),
+    ("POST", f"{API}/push/subscriptions"): op(
+        "subscribe this browser to Web Push", 201, obj(),
+        body=obj(("endpoint", "keys"), endpoint=STR,
+                 keys=obj(("p256dh", "auth"), p256dh=STR, auth=STR)),
+    ),
+    ("DELETE", f"{API}/push/subscriptions"): op("unsubscribe an endpoint", 204,
+                                                body=obj(("endpoint",), endpoint=STR)),
+    ("GET", f"{API}/email/unsubscribe"): op("the unsubscribe page (HTML)", public=True,
+                                            query=(("user", STR), ("token", STR))),
+    ("POST", f"{API}/email/unsubscribe"): op("one-click unsubscribe (RFC 8058)", public=True,
+                                             query=(("user", STR), ("token", STR))),
+    ("GET", "/sw.js"): op("the web client's service worker", public=True),
+})  # fmt: skip
 
 
 def document() -> Schema:

@@ -14,6 +14,7 @@ from . import (
     hooks,
     integrations,
     messages,
+    notify,
     openapi,
     ops,
     profiles,
@@ -112,6 +113,12 @@ def table() -> list[BaseRoute]:
         Route(
             f"{API}/admin/outgoing-hooks/{{id}}", integrations.delete_outgoing, methods=["DELETE"]
         ),
+        # notifications away from the page: Web Push and email digests
+        Route(f"{API}/push/key", notify.push_key, methods=["GET"]),
+        Route(f"{API}/push/subscriptions", notify.subscribe, methods=["POST"]),
+        Route(f"{API}/push/subscriptions", notify.unsubscribe, methods=["DELETE"]),
+        Route(f"{API}/email/unsubscribe", notify.email_unsubscribe, methods=["GET", "POST"]),
+        Route("/sw.js", notify.service_worker, methods=["GET"]),
         # the web client
         Route("/", web.page, methods=["GET"]),
         Route("/setup", web.page, methods=["GET"]),

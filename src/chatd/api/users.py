@@ -85,14 +85,18 @@ async def revoke_session(request: Request) -> Response:
 async def me(request: Request) -> Response:
     principal = await require_user(request)
     user = await services(request).users.get(principal.user.id)
-    return ok({"user": user.to_json()})
+    prefs = await services(request).notify.email.get(user.id)
+    return ok({"user": {**user.to_json(), **prefs.to_json()}})
 
 
 async def update_me(request: Request) -> Response:
     principal = await require_user(request)
     body = await json_object(request)
+    email = services(request).notify.email
+    given, address, notifications = email.check(body)  # refuse bad input before any write
     user = await services(request).users.update_profile(principal, body.get("display_name"))
-    return ok({"user": user.to_json()})
+    prefs = await email.update(user, given, address, notifications)
+    return ok({"user": {**user.to_json(), **prefs.to_json()}})
 
 
 async def change_password(request: Request) -> Response:
@@ -123,7 +127,8 @@ async def admin_list_users(request: Request) -> Response:
     found = await services(request).users.directory(
         params.get("q"), params.get("limit"), include_inactive=True
     )
-    return ok({"users": [u.to_json() for u in found]})
+    emails = await services(request).notify.email.get_many([u.id for u in found])
+    return ok({"users": [{**u.to_json(), "email": emails[u.id].email} for u in found]})
 
 
 async def admin_create_invite(request: Request) -> Response:

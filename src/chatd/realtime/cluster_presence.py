@@ -91,6 +91,15 @@ class ClusterPresenceTracker(PresenceTracker):
         if isinstance(when, int):
             self._gone[user_id] = max(when, self._gone.get(user_id, 0))
 
+    def active(self, user_id: str) -> bool:
+        """An active socket here, or `online` on another node (an active socket there): who
+        is not pushed or mailed about new messages."""
+        if super().active(user_id):
+            return True
+        return any(
+            table.get(user_id, ("offline", None))[0] == "online" for table in self._remote.values()
+        )
+
     # ---- combining ---------------------------------------------------------------------
 
     def _entries(self, user_id: str) -> list[Entry]:

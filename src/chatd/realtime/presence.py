@@ -121,6 +121,16 @@ class PresenceTracker:
             return Presence(user_id, state.status, now_ms(self.clock))
         return Presence(user_id, state.status, state.last_seen_ms)
 
+    def active(self, user_id: str) -> bool:
+        """Whether one of the user's sockets is open and active (a frame other than `ping`
+        within `away_after_s`): such a person sees new messages already, so nothing is
+        pushed or mailed to them."""
+        state = self._users.get(user_id)
+        if state is None or not state.conns:
+            return False
+        now = self.clock.monotonic()
+        return any(now - last <= self.away_after_s for last in state.conns.values())
+
     def tick(self) -> None:
         """Apply the timers: idle sockets turn away, the grace period ends in offline."""
         for user_id, state in list(self._users.items()):

@@ -43,6 +43,7 @@ EXCLUDED: dict[str, str] = {
     "sessions": "sign-in sessions: tokens are not exported, people sign in again",
     "meta": "the running service's own counters (revocation epoch, search mark, probes)",
     "command_responses": "a slash command's one-time response tokens, valid for 30 minutes",
+    "email_pending": "messages waiting minutes for an email digest; a move is no time to mail",
 }
 
 # Files of the data directory that records depend on; carried when they exist.

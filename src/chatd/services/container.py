@@ -30,6 +30,7 @@ from chatd.services.conversations import Conversations
 from chatd.services.files import Files
 from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
+from chatd.services.notify import Notify
 from chatd.services.outbound import Outbound
 from chatd.services.outgoing import OutgoingHooks
 from chatd.services.presence import PresenceService
@@ -103,6 +104,7 @@ class Services:
     webhooks: Webhooks
     commands: Commands
     outgoing: OutgoingHooks
+    notify: Notify
     avatars: Avatars
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     link: ClusterLink | None = None  # one node of several (cluster.bus = "nats")
@@ -144,6 +146,11 @@ class Services:
         presence = PresenceService(db, hub, tracker, clock)
         files = Files(db, clock, config)
         keyring = await asyncio.to_thread(Keyring.load, config.storage.path)
+        integrations = _integrations(config, clock, db, hub, messages, users, site, keyring)
+        notify = await Notify.start(
+            config, db, hub, tracker, clock, site, integrations[0], background
+        )
+        messages.on_created.append(notify.notifier.message_created)
         services = cls(
             config,
             clock,
@@ -159,7 +166,8 @@ class Services:
             Team(db, hub, clock),
             Search(db, indexer, config.limits.search_time_ms / 1000),
             Bots(db, hub, accounts, users, clock),
-            *_integrations(config, clock, db, hub, messages, users, site, keyring),
+            *integrations,
+            notify,
             Avatars(db, users.announce),
         )
         if bus is not None and cluster_tracker is not None:
@@ -173,6 +181,8 @@ class Services:
             services.spawn(presence.run(), "presence")
             services.spawn(files.run_sweeper(), "orphan-sweeper")
             services.spawn(services.outgoing.run(), "outgoing-hooks")
+            for coro, name in notify.background():
+                services.spawn(coro, name)
             services.spawn(accounts.onboarding.watch(), "default-channels")
         return services
 

@@ -17,12 +17,18 @@ from chatd.store import conversations as store
 from chatd.store import users
 
 MAX_INITIAL_MEMBERS = 1000
+NOTIFY_LEVELS = ("default", "all", "mentions", "none")
 
 
 def neutral(conversation: Conversation) -> Conversation:
     """The shape sent to every member at once: no one's personal marker, counts or settings."""
     return dataclasses.replace(
-        conversation, read_seq=0, unread_count=0, mention_count=0, muted=False
+        conversation,
+        read_seq=0,
+        unread_count=0,
+        mention_count=0,
+        muted=False,
+        notify="default",
     )
 
 
@@ -252,13 +258,23 @@ class Conversations:
 
         return await self.db.write(mark, after=announce)
 
-    async def set_muted(self, user: User, conversation_id: str, muted: Any) -> Conversation:
+    async def set_settings(
+        self, user: User, conversation_id: str, muted: Any, notify: Any = None
+    ) -> Conversation:
+        """The caller's own settings: `muted`, and `notify` (what reaches them away)."""
         flag = validation.boolean(muted, "muted") if muted is not None else None
+        level = None
+        if notify is not None:
+            if notify not in NOTIFY_LEVELS:
+                raise validation.fail("notify", "must be default, all, mentions or none")
+            level = str(notify)
 
         def change(conn: sqlite3.Connection) -> Conversation:
             access.member(store.access(conn, conversation_id, user.id), user)
             if flag is not None:
                 store.set_muted(conn, conversation_id, user.id, flag)
+            if level is not None:
+                store.set_notify(conn, conversation_id, user.id, level)
             updated = store.get(conn, conversation_id, user.id)
             assert updated is not None
             return updated

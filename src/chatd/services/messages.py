@@ -105,7 +105,8 @@ class Messages:
         self.hub = hub
         self.clock = clock
         self.max_chars = max_chars
-        # called after the commit of each new message (outgoing webhooks); must not block
+        # called after the commit of each new message, on the node that committed it
+        # (outgoing webhooks, notifications); must not block
         self.on_created: list[Callable[[Message, User], None]] = []
 
     def _publish(self, message: Message, kind: str) -> None:

@@ -128,7 +128,9 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         super().__init__(trust_env=False)  # no proxy from the environment
         # httpx takes no network backend, so its pool is rebuilt with one (same defaults)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            # SSL_CERT_FILE / SSL_CERT_DIR (OpenSSL's own variables) name a private CA to
+            # trust, as on a LAN with its own; proxies from the environment stay off
+            ssl_context=httpx.create_ssl_context(trust_env=True),
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,

@@ -26,7 +26,8 @@ _VIEW = """
     (SELECT count(*) FROM mentions n
        WHERE n.conversation_id = c.id AND n.user_id = m.user_id AND n.seq > m.read_seq
          AND n.by_self = 0
-     ) AS mention_count
+     ) AS mention_count,
+    m.notify
 """
 
 
@@ -60,6 +61,7 @@ def _conversation(row: tuple[object, ...]) -> Conversation:
         conversation.muted = bool(muted)
         conversation.unread_count = max(0, int(unread))  # type: ignore[call-overload]
         conversation.mention_count = int(mentions)  # type: ignore[call-overload]
+        conversation.notify = str(row[13])
     return conversation
 
 
@@ -172,7 +174,8 @@ def browse_channels(
     pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = conn.execute(
         f"SELECT {_COLUMNS}, "
-        "COALESCE(m.read_seq, 0), COALESCE(m.muted, 0), 0, 0 FROM conversations c "
+        "COALESCE(m.read_seq, 0), COALESCE(m.muted, 0), 0, 0, COALESCE(m.notify, 'default') "
+        "FROM conversations c "
         "LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ? "
         "WHERE c.kind = 'channel' AND c.archived = 0 AND c.channel_key LIKE ? ESCAPE '\\' "
         "ORDER BY c.channel_key LIMIT ?",
@@ -283,6 +286,13 @@ def set_muted(conn: sqlite3.Connection, conversation_id: str, user_id: str, mute
     conn.execute(
         "UPDATE members SET muted = ? WHERE conversation_id = ? AND user_id = ?",
         (int(muted), conversation_id, user_id),
+    )
+
+
+def set_notify(conn: sqlite3.Connection, conversation_id: str, user_id: str, notify: str) -> None:
+    conn.execute(
+        "UPDATE members SET notify = ? WHERE conversation_id = ? AND user_id = ?",
+        (notify, conversation_id, user_id),
     )
 
 

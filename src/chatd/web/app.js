@@ -7,6 +7,7 @@ import { ConversationView } from './conversation.js';
 import { BrowseChannels, NewConversation } from './dialogs.js';
 import { extensionDialog, startExtensions } from './extensions.js';
 import './integrations.js'; // bots, webhooks, slash commands (extends through extensions.js)
+import './notifications.js'; // Web Push, notify settings, email (an extension module)
 import { Panel } from './panel.js';
 import { Sidebar } from './sidebar.js';
 import { Store } from './store.js';

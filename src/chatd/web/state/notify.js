@@ -7,7 +7,10 @@ export const notifyMethods = {
     const conversation = this.conversations.get(message.conversation_id);
     if (!conversation || conversation.muted) return;
     const mentioned = message.mentions.includes(this.me.id);
-    if (conversation.kind === 'channel' && !mentioned) return;
+    // The conversation's notify setting (notifications.js); default: mentions in channels.
+    let level = conversation.notify || 'default';
+    if (level === 'default') level = conversation.kind === 'channel' ? 'mentions' : 'all';
+    if (level === 'none' || (level === 'mentions' && !mentioned)) return;
     const note = new Notification(`${this.name(message.author_id)} · ${this.title(conversation)}`, {
       body: message.body.slice(0, 200) || 'sent a file', tag: message.conversation_id,
     });

@@ -1,0 +1,133 @@
+"""Who hears about a new message away from the page, and how: Web Push at once, email later.
+
+The node that commits a message is the one that notifies about it (`Messages` calls
+`message_created` from the commit's callback, which runs only there), so with several nodes
+a push goes out once. Recipients are the members with no active socket (presence: all
+closed, or all idle past `presence.away_after_s`) whose setting for the conversation says
+the message notifies. The work runs from a bounded queue on a background task: a sender
+never waits for it and a slow push service never slows a send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from dataclasses import dataclass
+
+from chatd.db.database import Database
+from chatd.log import event
+from chatd.models import Message, User
+from chatd.realtime.hub import Hub
+from chatd.realtime.presence import PresenceTracker
+from chatd.services.push import PushService
+from chatd.store import digests
+from chatd.store import notify as store
+
+log = logging.getLogger("chatd.notify")
+
+QUEUE_SIZE = 2000  # messages waiting to be looked at; beyond that they are dropped and logged
+BODY_CHARS = 200
+
+
+def level(notify: str, muted: bool, kind: str) -> str:
+    """The effective setting: muted is `none`; `default` is `all` in direct and group
+    conversations and `mentions` in channels."""
+    if muted:
+        return "none"
+    if notify == "default":
+        return "mentions" if kind == "channel" else "all"
+    return notify
+
+
+def notifies(recipient: store.Recipient, kind: str, mentions: list[str]) -> bool:
+    if not recipient.active:
+        return False
+    wanted = level(recipient.notify, recipient.muted, kind)
+    return wanted == "all" or (wanted == "mentions" and recipient.user_id in mentions)
+
+
+def title(author: str, kind: str, name: str) -> str:
+    if kind == "direct":
+        return f"{author} (direct message)"
+    if kind == "channel":
+        return f"{author} in #{name}"
+    return f"{author} in {name}" if name else f"{author} in a group"
+
+
+def preview(message: Message) -> str:
+    text = message.body.strip()
+    if not text and message.files:
+        text = ", ".join(f.name for f in message.files)
+    return text[:BODY_CHARS]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    pushes: list[tuple[store.Subscription, dict[str, object]]]
+    pending: list[tuple[str, str, str, int, int]]
+
+
+class Notifier:
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        tracker: PresenceTracker,
+        push: PushService,
+        email_on: bool,
+    ) -> None:
+        self.db = db
+        self.hub = hub
+        self.tracker = tracker
+        self.push = push
+        self.email_on = email_on
+        self._queue: asyncio.Queue[tuple[Message, tuple[str, ...]]] = asyncio.Queue(QUEUE_SIZE)
+
+    def message_created(self, message: Message, author: User) -> None:
+        """Called on the event loop right after the commit: cheap, never waits."""
+        away = tuple(
+            uid
+            for uid in self.hub.members(message.conversation_id)
+            if uid != message.author_id and not self.tracker.active(uid)
+        )
+        if not away:
+            return
+        try:
+            self._queue.put_nowait((message, away))
+        except asyncio.QueueFull:
+            event(log, logging.WARNING, "notify.dropped", reason="queue full")
+
+    def _plan(self, conn: sqlite3.Connection, message: Message, away: list[str]) -> _Plan:
+        author, kind, name = store.names(conn, message.author_id, message.conversation_id)
+        found = store.recipients(conn, message.conversation_id, away)
+        chosen = [r for r in found if notifies(r, kind, message.mentions)]
+        payload: dict[str, object] = {
+            "conversation_id": message.conversation_id,
+            "message_id": message.id,
+            "seq": message.seq,
+            "title": title(author, kind, name),
+            "body": preview(message),
+        }
+        subscriptions = store.subscriptions_of(conn, [r.user_id for r in chosen])
+        pending = [
+            (r.user_id, message.id, message.conversation_id, message.seq, message.created_at)
+            for r in chosen
+            if r.emailable and self.email_on
+        ]
+        return _Plan([(s, payload) for s in subscriptions], pending)
+
+    async def _handle(self, message: Message, away: tuple[str, ...]) -> None:
+        plan = await self.db.read(self._plan, message, list(away))
+        for subscription, payload in plan.pushes:
+            self.push.enqueue(subscription, payload)
+        if plan.pending:
+            await self.db.write(digests.add_pending, plan.pending)
+
+    async def run(self) -> None:
+        while True:
+            message, away = await self._queue.get()
+            try:
+                await self._handle(message, away)
+            except Exception:
+                log.exception("notify.failed")
