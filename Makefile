@@ -48,7 +48,9 @@ dist/chatd: $(BIN)/.installed $(shell find src/chatd -type f -not -name '*.pyc')
 		--distpath dist --workpath build/pyinstaller --specpath build/pyinstaller \
 		packaging/pyinstaller/entry.py
 
-screenshot: $(BIN)/.installed chromium  ## redraw docs/screenshot.png
+screenshot: $(BIN)/.installed chromium  ## redraw docs/screenshot*.png (emoji need a colour emoji font)
+	@fc-list 2>/dev/null | grep -qi 'color emoji' || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-noto-color-emoji; }
 	$(BIN)/python tools/screenshot.py
 
 clean:

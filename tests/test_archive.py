@@ -86,7 +86,7 @@ def fill(server: ChatdServer) -> dict[str, Any]:
     with server.client(team.admin_token) as admin:
         assert admin.patch(f"/api/v1/admin/users/{gone['id']}", json={"active": False}).is_success
         assert admin.post("/api/v1/admin/invites", json={"max_uses": 3}).status_code == 201
-        assert admin.post("/api/v1/admin/bots", json={"username": "ci"}).status_code == 201
+        assert admin.post("/api/v1/admin/bots", json={"username": "deploy"}).status_code == 201
     with server.client(ann_token) as http, server.client(bob_token) as bob_http:
         channel = http.post(
             "/api/v1/conversations",
@@ -98,6 +98,8 @@ def fill(server: ChatdServer) -> dict[str, Any]:
         direct = http.post(
             "/api/v1/conversations", json={"kind": "direct", "members": [bob["id"]]}
         ).json()["conversation"]
+        hook = http.post(f"/api/v1/conversations/{channel['id']}/webhooks", json={"name": "ci"})
+        assert hook.status_code == 201, hook.text
         upload = http.post("/api/v1/files", files={"file": ("a.bin", bytes(range(256)) * 9)})
         file = upload.json()["file"]
         url = f"/api/v1/conversations/{channel['id']}/messages"
@@ -114,7 +116,9 @@ def fill(server: ChatdServer) -> dict[str, Any]:
         for conv in (group, direct):
             http.post(f"/api/v1/conversations/{conv['id']}/messages", json={"body": "private"})
     assert reply.status_code == 201
-    return {"team": team, "ann_token": ann_token, "channel": channel, "file": file}
+    hook_path = "/hooks/" + hook.json()["webhook"]["url"].rsplit("/hooks/", 1)[1]
+    return {"team": team, "ann_token": ann_token, "channel": channel, "file": file,
+            "hook": hook_path}  # fmt: skip
 
 
 def keep_sending(server: ChatdServer, token: str, conv: str, stop: threading.Event) -> None:
@@ -126,8 +130,6 @@ def keep_sending(server: ChatdServer, token: str, conv: str, stop: threading.Eve
 def test_round_trip(source: ChatdServer, tmp_path: Path) -> None:
     made = fill(source)
     key = source.data_dir / "integrations.key"
-    if not key.exists():  # the integrations create theirs when first used
-        key.write_bytes(b"k" * 32)
     first, second = tmp_path / "one.tar.gz", tmp_path / "two.tar.gz"
     stop = threading.Event()
     sender = threading.Thread(
@@ -199,8 +201,13 @@ def check_served(server: ChatdServer, made: dict[str, Any]) -> None:
         assert [m["id"] for m in found["messages"]] == [history["messages"][2]["id"]]
         gone = http.post("/api/v1/auth/login", json={"username": "gone", "password": PASSWORD})
         assert gone.status_code == 401
-        bots = http.get("/api/v1/users", params={"q": "ci"}).json()["users"]
-        assert [(u["username"], u["bot"]) for u in bots] == [("ci", True)]
+        login = {"username": "admin", "password": PASSWORD}
+        admin = http.post("/api/v1/auth/login", json=login).json()["token"]
+        listed = http.get("/api/v1/admin/bots", headers={"Authorization": f"Bearer {admin}"})
+        bots = listed.json()["users"]
+        assert sorted(u["username"].split("-")[0] for u in bots) == ["ci", "deploy"]
+        posted = httpx.post(server.url + made["hook"], json={"text": "still works"})
+        assert posted.status_code == 200, posted.text  # the same URL, the same key
 
 
 def test_refuses_a_cut_off_archive_and_leaves_nothing(source: ChatdServer, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -223,3 +224,16 @@ def test_malformed_export_is_refused_whole(tmp_path: Path, broken: Any, named: s
     assert code == 1 and named in out, out
     code, listed = cli("user", "list", "--data-dir", str(tmp_path / "data"))
     assert code == 0 and listed.strip().splitlines()[1:] == []
+
+
+def test_generated_export_imports_whole(tmp_path: Path) -> None:
+    """The benchmark's generator (docs/performance.md) writes exports the importer takes."""
+    from chatd.bench.slack import generate
+
+    made = generate(tmp_path / "gen.zip", 6000, people=20, channels=4, per_day=700)
+    code, out = cli("import-slack", str(tmp_path / "gen.zip"), "--data-dir", str(tmp_path / "d"))
+    assert code == 0, out
+    found = re.search(r"([\d,]+) messages, [\d,]+ reactions; ([\d,]+) join", out)
+    assert found is not None, out
+    imported, skipped = (int(g.replace(",", "")) for g in found.groups())
+    assert imported + skipped == made["messages"] and skipped > 0

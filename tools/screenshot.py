@@ -1,10 +1,13 @@
-"""Render docs/screenshot.png: a team's main view in Chromium (run by `make screenshot`)."""
+"""Render the README's pictures in Chromium (run by `make screenshot`): docs/screenshot.png
+(a team's main view), docs/screenshot-phone.png (phone width, a message's actions shown)
+and docs/screenshot-dark.png (dark mode, a thread open)."""
 
 from __future__ import annotations
 
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -21,9 +24,21 @@ def main() -> None:
         people = {name: team.user(name, shown) for name, shown in names}
         ids = [user["id"] for user, _ in people.values()]
         with server.client(people["maria"][1]) as maria:
-            general = maria.post("/api/v1/conversations", json={
+            made = maria.post("/api/v1/conversations", json={
                 "kind": "channel", "name": "general", "topic": "Team-wide news", "members": ids,
-            }).json()["conversation"]["id"]  # fmt: skip
+            })  # fmt: skip
+            if made.status_code == 409:  # the server made it (auth.default_channels)
+                found = maria.get("/api/v1/channels?q=general").json()["conversations"]
+                general = next(c["id"] for c in found if c["name"] == "general")
+                with server.client(team.admin_token) as admin:
+                    admin.patch(
+                        f"/api/v1/conversations/{general}", json={"topic": "Team-wide news"}
+                    )
+                for token in (people[name][1] for name, _ in names):
+                    with server.client(token) as http:
+                        http.post(f"/api/v1/conversations/{general}/join")
+            else:
+                general = made.json()["conversation"]["id"]
             for name in ("release", "random"):
                 maria.post("/api/v1/conversations",
                            json={"kind": "channel", "name": name, "members": ids})  # fmt: skip
@@ -35,22 +50,49 @@ def main() -> None:
             ("maria", "@ken great work. I'll write the announcement."),
             ("ada", "> the announcement\nPlease mention the new search box"),
         ]
+        posted = {}
         for who, body in script:
             with server.client(people[who][1]) as http:
-                http.post(f"/api/v1/conversations/{general}/messages", json={"body": body})
+                answer = http.post(f"/api/v1/conversations/{general}/messages", json={"body": body})
+                posted[body] = answer.json()["message"]
+        root = posted[script[1][1]]
+        for who, body in [("ken", "It did, no errors."), ("maria", "Thanks, ticking it off.")]:
+            with server.client(people[who][1]) as http:
+                http.post(f"/api/v1/conversations/{general}/messages",
+                          json={"body": body, "reply_to": root["id"], "thread": True})  # fmt: skip
+        with server.client(people["ada"][1]) as http:
+            http.put(f"/api/v1/messages/{posted[script[0][1]]['id']}/reactions/%F0%9F%8E%89")
+            http.put(f"/api/v1/messages/{posted[script[3][1]]['id']}/reactions/%F0%9F%91%8D")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
             )
-            context = browser.new_context(viewport={"width": 1280, "height": 760})
-            context.request.post(f"{server.url}/api/v1/auth/login",
-                                 data={"username": "maria", "password": PASSWORD,
-                                       "session_cookie": True})  # fmt: skip
-            page = context.new_page()
-            page.goto(f"{server.url}/#/c/{general}")
-            page.get_by_role("log", name="Messages").get_by_role("article").last.wait_for()
-            page.wait_for_timeout(500)
+
+            def open_page(**options: Any) -> Any:
+                context = browser.new_context(**options)
+                context.request.post(f"{server.url}/api/v1/auth/login",
+                                     data={"username": "maria", "password": PASSWORD,
+                                           "session_cookie": True})  # fmt: skip
+                page = context.new_page()
+                page.goto(f"{server.url}/#/c/{general}")
+                page.get_by_role("log", name="Messages").get_by_role("article").last.wait_for()
+                page.wait_for_timeout(500)
+                return page
+
+            page = open_page(viewport={"width": 1280, "height": 760})
             page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+            phone = open_page(viewport={"width": 390, "height": 780}, has_touch=True,
+                              device_scale_factor=2)  # fmt: skip
+            phone.get_by_role("log", name="Messages").get_by_role("article").last.locator(
+                ".body"
+            ).tap()
+            phone.wait_for_timeout(300)
+            phone.screenshot(path=str(ROOT / "docs" / "screenshot-phone.png"))
+            dark = open_page(viewport={"width": 1280, "height": 760}, color_scheme="dark")
+            dark.get_by_role("button", name="2 replies").click()
+            dark.get_by_role("complementary", name="Thread").get_by_role("article").last.wait_for()
+            dark.wait_for_timeout(500)
+            dark.screenshot(path=str(ROOT / "docs" / "screenshot-dark.png"))
             browser.close()
     finally:
         server.stop()

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from chatd.errors import BadRequest
+from chatd.services import keyring
 from chatd.store.archive import Table
 
 FORMAT = "chatd-archive"
@@ -43,11 +44,12 @@ EXCLUDED: dict[str, str] = {
     "sessions": "sign-in sessions: tokens are not exported, people sign in again",
     "meta": "the running service's own counters (revocation epoch, search mark, probes)",
     "command_responses": "a slash command's one-time response tokens, valid for 30 minutes",
+    "schema_version": "PostgreSQL's migration bookkeeping: the importing service has its own",
     "email_pending": "messages waiting minutes for an email digest; a move is no time to mail",
 }
 
 # Files of the data directory that records depend on; carried when they exist.
-KEY_FILES = ("integrations.key",)
+KEY_FILES = (keyring.KEY_FILE,)
 
 Progress = Callable[[str], None]
 

@@ -62,6 +62,7 @@ class Exporter:
 
     def _write(self, conn: Any, partial: Path, report: ExportReport, progress: Progress) -> None:
         """Runs in the read transaction: the whole archive is this one snapshot."""
+        archive_store.long_transaction(conn)
         tables = archive.carried(archive_store.tables(conn))
         now = time.time()
         header = {

@@ -22,7 +22,6 @@ import base64
 import hashlib
 import re
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from chatd.store.imports import NewMessage, NewUser
 BATCH = 2000
 _USERNAME_BAD_RE = re.compile(r"[^a-z0-9._-]+")
 _CHANNEL_BAD_RE = re.compile(r"[^a-z0-9_-]+")
+_UNWANTED_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]+")
 
 
 def slack_id(kind: str, *parts: str) -> str:
@@ -55,11 +55,9 @@ def slack_id(kind: str, *parts: str) -> str:
 
 
 def _clean(text: str, limit: int) -> str:
-    """No control characters but newline and tab, stripped, at most `limit` characters."""
-    kept = "".join(
-        c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs", "Cf")
-    )
-    return kept.strip()[:limit].strip()
+    """What the API would accept: no control characters but newline and tab (nor lone
+    surrogates), stripped, at most `limit` characters."""
+    return _UNWANTED_RE.sub("", text).strip()[:limit].strip()
 
 
 @dataclass
@@ -101,7 +99,8 @@ class SlackImporter:
             await asyncio.to_thread(export.check)
             progress(
                 f"checked {path.name}: {len(export.users):,} users, "
-                f"{len(export.conversations):,} conversations, {export.messages:,} messages"
+                f"{len(export.conversations):,} conversations, {export.messages:,} messages "
+                f"in {time.monotonic() - started:.1f} s"
             )
             report = SlackReport()
             names = await self.db.write(self._people, export, now_ms(self.clock), report)
@@ -114,8 +113,11 @@ class SlackImporter:
                 await self._messages(export, conv, names, report, progress, started)
         finally:
             await asyncio.to_thread(export.close)
-        self.indexer.dirty = True
+        indexing = time.monotonic()
+        progress(f"messages written in {indexing - started:.1f} s; updating the search index ...")
+        self.indexer.sent()  # everything after the mark: the ordinary catch-up indexes it
         await self.indexer.catch_up()
+        progress(f"search index updated in {time.monotonic() - indexing:.1f} s")
         report.seconds = time.monotonic() - started
         return report
 
@@ -209,6 +211,7 @@ class SlackImporter:
         batch: list[NewMessage] = []
         reactions: list[tuple[str, str, str]] = []
         added = 0
+        pending: asyncio.Future[tuple[int, int]] | None = None  # the batch being written
         for member in conv.days:
             day = await asyncio.to_thread(export.day, member)
             for message in day:
@@ -218,35 +221,21 @@ class SlackImporter:
                 batch.append(made)
                 reactions += self._reactions(made.id, message, names)
                 if len(batch) >= BATCH:
-                    added += await self._flush(chatd_id, batch, reactions, report)
+                    if pending is not None:  # one batch is written while the next is built
+                        added += _count(await pending, report)
+                    pending = self.db.submit(_append, chatd_id, batch, reactions)
                     batch, reactions = [], []
                     if report.messages // 100_000 > (report.messages - BATCH) // 100_000:
                         rate = report.messages / max(time.monotonic() - started, 1e-6)
                         progress(f"messages: {report.messages:,} ({rate:,.0f}/s)")
-        added += await self._flush(chatd_id, batch, reactions, report)
+        if pending is not None:
+            added += _count(await pending, report)
+        if batch:
+            added += _count(await self.db.write(_append, chatd_id, batch, reactions), report)
         if added:
             await self.db.write(imports.mark_read, chatd_id)
         label = {"channel": "#", "group": "group ", "mpim": "group DM ", "direct": "DM "}
         progress(f"{label[conv.kind]}{names.channels[conv.id]}: {added:,} messages")
-
-    async def _flush(
-        self,
-        chatd_id: str,
-        batch: list[NewMessage],
-        reactions: list[tuple[str, str, str]],
-        report: SlackReport,
-    ) -> int:
-        if not batch:
-            return 0
-
-        def write(conn: Any) -> tuple[int, int]:
-            added = imports.append_messages(conn, chatd_id, batch)
-            return len(added), imports.add_reactions(conn, reactions)
-
-        added, reacted = await self.db.write(write)
-        report.messages += added
-        report.reactions += reacted
-        return added
 
     def _message(
         self,
@@ -320,6 +309,23 @@ class SlackImporter:
                 if user in names.users:
                     rows.append((message_id, emoji, names.users[user]))
         return rows
+
+
+def _append(
+    conn: Any,
+    chatd_id: str,
+    batch: list[NewMessage],
+    reactions: list[tuple[str, str, str]],
+) -> tuple[int, int]:
+    """One batch's transaction: (messages added, reactions added)."""
+    added = imports.append_messages(conn, chatd_id, batch)
+    return len(added), imports.add_reactions(conn, reactions)
+
+
+def _count(outcome: tuple[int, int], report: SlackReport) -> int:
+    report.messages += outcome[0]
+    report.reactions += outcome[1]
+    return outcome[0]
 
 
 def _username(raw: str) -> str:

@@ -11,8 +11,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 ROWS_PER_FETCH = 2000
+
+
+def is_postgres(conn: Any) -> bool:
+    return type(conn) is not sqlite3.Connection
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ def _quote(name: str) -> str:
 
 def tables(conn: sqlite3.Connection) -> list[Table]:
     """Every table of the schema, parents before the tables that reference them."""
+    if is_postgres(conn):
+        return _pg_tables(conn)
     rows = conn.execute(
         "SELECT name, coalesce(sql, '') FROM sqlite_master "
         "WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
@@ -46,6 +53,32 @@ def tables(conn: sqlite3.Connection) -> list[Table]:
     return _parents_first(found)
 
 
+def _pg_tables(conn: Any) -> list[Table]:
+    """PostgreSQL's catalog: its search indexes are indexes, not tables, so none is derived."""
+    columns: dict[str, list[str]] = {}
+    for table, column in conn.execute(
+        "SELECT c.table_name, c.column_name FROM information_schema.columns c "
+        "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
+        "AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' "
+        "WHERE c.table_schema = current_schema() AND c.is_generated = 'NEVER' "
+        "ORDER BY c.table_name, c.ordinal_position"
+    ).fetchall():
+        columns.setdefault(str(table), []).append(str(column))
+    refs: dict[str, set[str]] = {}
+    for child, parent in conn.execute(
+        "SELECT DISTINCT child.relname, parent.relname FROM pg_constraint k "
+        "JOIN pg_class child ON child.oid = k.conrelid "
+        "JOIN pg_class parent ON parent.oid = k.confrelid "
+        "WHERE k.contype = 'f' AND k.connamespace = current_schema()::regnamespace"
+    ).fetchall():
+        refs.setdefault(str(child), set()).add(str(parent))
+    found = {
+        name: Table(name, tuple(cols), frozenset(refs.get(name, set()) - {name}), False)
+        for name, cols in columns.items()
+    }
+    return _parents_first(found)
+
+
 def _parents_first(found: dict[str, Table]) -> list[Table]:
     ordered: list[Table] = []
     placed: set[str] = set()
@@ -60,8 +93,17 @@ def _parents_first(found: dict[str, Table]) -> list[Table]:
 
 
 def rows(conn: sqlite3.Connection, table: Table) -> Iterator[list[tuple[object, ...]]]:
-    """The table's rows in chunks, in the order of its key (within the caller's transaction)."""
-    cur = conn.execute(f"SELECT {', '.join(map(_quote, table.columns))} FROM {_quote(table.name)}")
+    """The table's rows in chunks, within the caller's transaction. On PostgreSQL through a
+    server-side cursor: a plain one would bring the whole table into memory first."""
+    sql = f"SELECT {', '.join(map(_quote, table.columns))} FROM {_quote(table.name)}"
+    if is_postgres(conn):
+        with conn.raw.cursor(name=f"chatd_export_{table.name}") as named:  # type: ignore[attr-defined]
+            named.itersize = ROWS_PER_FETCH
+            named.execute(sql)
+            while chunk := named.fetchmany(ROWS_PER_FETCH):
+                yield [tuple(row) for row in chunk]
+        return
+    cur = conn.execute(sql)
     while chunk := cur.fetchmany(ROWS_PER_FETCH):
         yield chunk
 
@@ -92,6 +134,30 @@ def insert(
     before = conn.total_changes
     conn.executemany(sql, values)
     return conn.total_changes - before
+
+
+def long_transaction(conn: sqlite3.Connection) -> None:
+    """An export or import may hold its transaction for many minutes and pause in it while
+    it reads or writes files: lift PostgreSQL's per-statement and idle limits for it."""
+    if is_postgres(conn):
+        conn.execute("SET LOCAL statement_timeout = 0")
+        conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+
+
+def after_import(conn: sqlite3.Connection) -> None:
+    """Rows were inserted with their own ids: PostgreSQL's identity counters must continue
+    after the highest, or the next new row would take an id that is in use."""
+    if not is_postgres(conn):
+        return
+    for table, column in conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND is_identity = 'YES'"
+    ).fetchall():
+        conn.execute(
+            f"SELECT setval(pg_get_serial_sequence(?, ?), "
+            f"coalesce((SELECT max({_quote(column)}) FROM {_quote(table)}), 0) + 1, false)",
+            (table, column),
+        )
 
 
 def savepoint(conn: sqlite3.Connection, name: str) -> None:

@@ -6,6 +6,10 @@ import { AuthView } from './auth.js';
 import { ConversationView } from './conversation.js';
 import { BrowseChannels, NewConversation } from './dialogs.js';
 import { extensionDialog, startExtensions } from './extensions.js';
+import { loadEmoji } from './emoji.js';
+import { Icon } from './icons.js';
+import { Lightbox } from './lightbox.js';
+import { ConversationDetails } from './manage.js';
 import './integrations.js'; // bots, webhooks, slash commands (extends through extensions.js)
 import './notifications.js'; // Web Push, notify settings, email (an extension module)
 import { Panel } from './panel.js';
@@ -16,13 +20,31 @@ import './settings.js'; // the settings dialog, through extensions.js
 const root = document.getElementById('app');
 const store = new Store(draw);
 
-function Search({ onSearch }) {
+// The search box (the main column's on wide screens, the sidebar's on phones: CSS shows
+// one of the two), and the Mentions view beside it.
+export function Search({ onSearch, onMentions, className }) {
   const [query, setQuery] = useState('');
   return html`
-    <form class="search" role="search" onSubmit=${(e) => { e.preventDefault(); if (query.trim()) onSearch(query.trim()); }}>
-      <input type="search" aria-label="Search messages" placeholder="Search messages" value=${query}
-        onInput=${(e) => setQuery(e.currentTarget.value)} />
-    </form>`;
+    <div class=${`search ${className}`}>
+      <form role="search" onSubmit=${(e) => { e.preventDefault(); if (query.trim()) onSearch(query.trim()); }}>
+        <input type="search" aria-label="Search messages" placeholder="Search messages (from:@name in:#channel)"
+          value=${query} onInput=${(e) => setQuery(e.currentTarget.value)} />
+      </form>
+      <button type="button" class="subtle" onClick=${onMentions}><${Icon} name="at" size=${16} /> Mentions</button>
+    </div>`;
+}
+
+// While the connection is down: a banner anyone notices, what happens to what they send,
+// and a button to try at once.
+function ConnectionBanner() {
+  if (store.connection === 'online' || store.connection === 'connecting') return null;
+  const waiting = store.queued();
+  return html`<div class="banner" role="status">
+    <strong>Connection lost.</strong> Reconnecting…
+    ${waiting ? ` ${waiting} ${waiting === 1 ? 'message waits' : 'messages wait'} and will be sent when it is back.`
+      : ' What you send will go out when it is back.'}
+    <button type="button" class="link" onClick=${() => store.socket && store.socket.retryNow()}>Try now</button>
+  </div>`;
 }
 
 function Main() {
@@ -35,9 +57,13 @@ function Main() {
   store.openDialog = setDialog;
   return html`
     <div class=${`layout ${conversation ? 'has-conversation' : ''} ${panel ? 'has-panel' : ''}`}>
-      <${Sidebar} store=${store} openDialog=${setDialog} />
+      <${Sidebar} store=${store} openDialog=${setDialog}
+        search=${html`<${Search} className="in-sidebar" onSearch=${(query) => setPanel({ kind: 'search', query })}
+          onMentions=${() => setPanel({ kind: 'mentions' })} />`} />
       <main class="main">
-        <${Search} onSearch=${(query) => setPanel({ kind: 'search', query })} />
+        <${ConnectionBanner} />
+        <${Search} className="in-main" onSearch=${(query) => setPanel({ kind: 'search', query })}
+          onMentions=${() => setPanel({ kind: 'mentions' })} />
         ${conversation
           ? html`<${ConversationView} key=${conversation.id} store=${store} conversation=${conversation}
               onBack=${() => { store.active = null; store.changed(); }} openPanel=${setPanel} />`
@@ -48,6 +74,8 @@ function Main() {
       ${['direct', 'group', 'channel'].includes(dialog) && html`<${NewConversation} store=${store} kind=${dialog} onClose=${close} />`}
       ${dialog === 'browse' && html`<${BrowseChannels} store=${store} onClose=${close} />`}
       ${dialog === 'admin' && html`<${AdminConsole} store=${store} onClose=${close} />`}
+      ${dialog === 'details' && html`<${ConversationDetails} store=${store} onClose=${close} />`}
+      ${store.lightbox && html`<${Lightbox} key=${store.lightbox.conversationId} store=${store} />`}
       ${Extra && html`<${Extra} store=${store} onClose=${close} />`}
     </div>`;
 }
@@ -67,5 +95,6 @@ window.addEventListener('hashchange', () => {
   if (wanted && store.conversations.has(wanted[1]) && store.active !== wanted[1]) store.open(wanted[1]);
 });
 draw();
+loadEmoji().then(() => store.changed());
 startExtensions(store);
 store.boot();

@@ -11,7 +11,7 @@ const GROUP_MS = 5 * 60 * 1000;
 
 function grouped(previous, message) {
   return previous && !previous.deleted && previous.author_id === message.author_id
-    && !message.reply_to
+    && !message.reply_to && !previous.notice
     && new Date(message.created_at) - new Date(previous.created_at) < GROUP_MS
     && dayOf(previous.created_at) === dayOf(message.created_at);
 }
@@ -26,7 +26,14 @@ function Typing({ store, conversationId }) {
 
 function History({ store, thread, conversation, onReply, onThread }) {
   const scroller = useRef(null);
+  const content = useRef(null);
   const anchor = useRef(null); // scroll height before older messages were added above
+  const pinnedTop = useRef(null); // where we last put the view when pinning it to the end
+
+  function pin(el) {
+    el.scrollTop = el.scrollHeight;
+    pinnedTop.current = el.scrollTop;
+  }
   const [editing, setEditing] = useState(null);
   const first = thread.items[0];
 
@@ -38,20 +45,44 @@ function History({ store, thread, conversation, onReply, onThread }) {
       el.scrollTop += el.scrollHeight - anchor.current;
       anchor.current = null;
     } else if (store.atBottom !== false) {
-      el.scrollTop = el.scrollHeight;
+      pin(el);
     }
   }, [thread.items.length, first && first.id]);
+
+  // Images (and anything else) that grow after they are shown keep the view pinned to the
+  // newest message, unless the reader has scrolled up: growth fires no scroll event, so
+  // `atBottom` still says where the reader was.
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || !content.current || !window.ResizeObserver) return undefined;
+    const observer = new ResizeObserver(() => {
+      if (store.atBottom !== false && anchor.current === null) pin(el);
+    });
+    observer.observe(content.current);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [conversation.id]);
 
   useEffect(() => {
     store.atBottom = true;
     const el = scroller.current;
-    if (el) el.scrollTop = el.scrollHeight;
+    if (el) pin(el);
     store.markSeen();
   }, [conversation.id]);
 
+  // A scroll event arrives a frame late, measured against a layout that may have grown since
+  // (an image loaded): only a move up from where we pinned the view means the reader left
+  // the end.
   function onScroll() {
     const el = scroller.current;
-    store.atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    const near = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    const movedUp = pinnedTop.current === null || el.scrollTop < pinnedTop.current - 2;
+    if (store.atBottom !== false && !near && !movedUp) {
+      pin(el);
+      return;
+    }
+    store.atBottom = near;
+    if (near) pinnedTop.current = el.scrollTop;
     if (store.atBottom) store.markSeen();
     if (el.scrollTop < 120 && thread.hasOlder && !thread.loading) {
       anchor.current = el.scrollHeight;
@@ -59,11 +90,13 @@ function History({ store, thread, conversation, onReply, onThread }) {
     }
   }
 
-  // Up in an empty composer edits your last message.
+  // Up in an empty composer edits your last message (its editor takes the keyboard).
   useEffect(() => {
     store.editLast = () => {
-      const last = [...thread.items].reverse().find((m) => m.author_id === store.me.id && !m.deleted && !m.pending);
+      const last = [...thread.items].reverse()
+        .find((m) => m.author_id === store.me.id && !m.deleted && !m.pending && !m.thread && !m.notice);
       if (last) setEditing(last.id);
+      return Boolean(last);
     };
   });
 
@@ -71,15 +104,21 @@ function History({ store, thread, conversation, onReply, onThread }) {
   let previous = null;
   let divided = false;
   for (const message of thread.items) {
+    if (message.thread) continue; // thread replies live in the thread panel
     if (!previous || dayOf(previous.created_at) !== dayOf(message.created_at)) {
       rows.push(html`<div class="day" role="separator" key=${`day-${message.created_at}`}>${dayOf(message.created_at)}</div>`);
       previous = null;
     }
-    if (!divided && !message.pending && message.seq > thread.dividerSeq
+    if (!divided && !message.pending && !message.notice && message.seq > thread.dividerSeq
         && message.author_id !== store.me.id && thread.dividerSeq < conversation.last_seq) {
       rows.push(html`<div class="divider" role="separator" key="divider"><span>New messages</span></div>`);
       divided = true;
       previous = null;
+    }
+    if (message.notice) {
+      rows.push(html`<p class="notice" key=${message.id}>${message.notice}</p>`);
+      previous = null;
+      continue;
     }
     rows.push(html`<${Message} key=${message.id} store=${store} message=${message}
       grouped=${grouped(previous, message)} onReply=${onReply} onThread=${onThread}
@@ -88,9 +127,11 @@ function History({ store, thread, conversation, onReply, onThread }) {
   }
   return html`
     <div class="history" ref=${scroller} onScroll=${onScroll}>
-      ${thread.hasOlder && html`<p class="older">${thread.loading ? 'Loading older messages…' : ''}</p>`}
-      ${!thread.hasOlder && html`<p class="start">This is the start of the conversation.</p>`}
-      <div role="log" aria-label="Messages" aria-live="polite">${rows}</div>
+      <div class="history-content" ref=${content}>
+        ${thread.hasOlder && html`<p class="older">${thread.loading ? 'Loading older messages…' : ''}</p>`}
+        ${!thread.hasOlder && html`<p class="start">This is the start of the conversation.</p>`}
+        <div role="log" aria-label="Messages" aria-live="polite">${rows}</div>
+      </div>
     </div>`;
 }
 
@@ -101,6 +142,7 @@ export function ConversationView({ store, conversation, onBack, openPanel }) {
   const composer = useRef({}); // the composer fills in attach() and focus()
   const title = store.title(conversation);
   const isMember = conversation.members.includes(store.me.id);
+  store.focusComposer = () => composer.current.focus && composer.current.focus();
   return html`
     <section class=${`conversation ${dragging ? 'dragging' : ''}`} aria-label=${title}
       onDragOver=${(e) => { e.preventDefault(); setDragging(true); }}
@@ -118,10 +160,12 @@ export function ConversationView({ store, conversation, onBack, openPanel }) {
         </div>
         <span class="count" title="members">${conversation.members.length} ${conversation.members.length === 1 ? 'member' : 'members'}</span>
         ${slot('conversationActions', store, conversation)}
+        ${conversation.kind !== 'direct' && html`<button type="button" class="subtle"
+          onClick=${() => store.openDialog('details')}>Details</button>`}
         <button type="button" class="subtle" onClick=${() => openPanel({ kind: 'pins' })}>Pins</button>
         <button type="button" class="subtle" aria-pressed=${conversation.muted}
           onClick=${() => store.setMuted(conversation.id, !conversation.muted)}>${conversation.muted ? 'Unmute' : 'Mute'}</button>
-        ${conversation.kind !== 'direct' && html`<button type="button" class="subtle"
+        ${conversation.kind !== 'direct' && html`<button type="button" class="subtle leave"
           onClick=${() => confirm(`Leave ${title}?`) && store.leave(conversation.id)}>Leave</button>`}
       </header>
       ${thread && html`<${History} store=${store} thread=${thread} conversation=${conversation}

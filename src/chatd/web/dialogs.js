@@ -21,7 +21,7 @@ export function Modal({ title, onClose, children }) {
     </dialog>`;
 }
 
-function UserPicker({ store, multiple, chosen, setChosen }) {
+export function UserPicker({ store, multiple, chosen, setChosen }) {
   const [query, setQuery] = useState('');
   const [found, setFound] = useState([]);
   useEffect(() => {

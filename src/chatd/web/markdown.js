@@ -4,6 +4,7 @@
 
 import { h } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import markdownit from './vendor/markdown-it-15.0.3.esm.min.mjs';
+import { withShortcodes } from './emoji.js';
 
 const md = markdownit({ html: false, linkify: true, breaks: true, typographer: false });
 // Chat text: "#general" at the start of a line is not a heading, indented text is not code.
@@ -18,23 +19,48 @@ const INLINE_TAGS = { strong_open: 'strong', em_open: 'em', s_open: 's' };
 const SAFE_LINK = /^(https?:|mailto:)/i;
 const MENTION = /(^|[^\w@])(@[A-Za-z0-9._-]{1,32})/g;
 
-function highlight(text, names) {
-  if (!names || !text.includes('@')) return [text];
+// `terms`: lower-case words to mark (a search's), else null.
+function marked(text, terms) {
+  if (!terms || !terms.length) return [text];
+  const lower = text.toLowerCase();
+  const out = [];
+  let last = 0;
+  for (;;) {
+    let at = -1;
+    let length = 0;
+    for (const term of terms) {
+      const found = lower.indexOf(term, last);
+      if (found !== -1 && (at === -1 || found < at)) {
+        at = found;
+        length = term.length;
+      }
+    }
+    if (at === -1 || !length) break;
+    out.push(text.slice(last, at), h('mark', { class: 'match' }, text.slice(at, at + length)));
+    last = at + length;
+  }
+  out.push(text.slice(last));
+  return out;
+}
+
+function highlight(raw, names, terms) {
+  const text = withShortcodes(raw);
+  if (!names || !text.includes('@')) return marked(text, terms);
   const out = [];
   let last = 0;
   for (const match of text.matchAll(MENTION)) {
     const name = match[2].slice(1).toLowerCase().replace(/[.\-_]+$/, '');
     if (!names.has(name)) continue;
     const start = match.index + match[1].length;
-    out.push(text.slice(last, start));
+    out.push(...marked(text.slice(last, start), terms));
     out.push(h('mark', { class: 'mention' }, match[2]));
     last = start + match[2].length;
   }
-  out.push(text.slice(last));
+  out.push(...marked(text.slice(last), terms));
   return out;
 }
 
-function inline(tokens, names) {
+function inline(tokens, names, terms) {
   const root = { children: [] };
   const stack = [root];
   const top = () => stack[stack.length - 1];
@@ -51,7 +77,7 @@ function inline(tokens, names) {
       const node = stack.pop();
       top().children.push(h(node.tag, node.props, node.children));
     } else if (token.type === 'text') {
-      top().children.push(...highlight(token.content, names));
+      top().children.push(...highlight(token.content, names, terms));
     } else if (token.type === 'code_inline') {
       top().children.push(h('code', null, token.content));
     } else if (token.type === 'softbreak' || token.type === 'hardbreak') {
@@ -67,15 +93,16 @@ function inline(tokens, names) {
   return root.children;
 }
 
-// `names`: lower-case usernames to highlight (the reader's, and "all"/"channel").
-export function renderMarkdown(source, names) {
+// `names`: lower-case usernames to highlight (the reader's, and "all"/"channel");
+// `terms`: lower-case search words to mark, if any.
+export function renderMarkdown(source, names, terms = null) {
   const tokens = md.parse(source, {});
   const root = { children: [] };
   const stack = [root];
   const top = () => stack[stack.length - 1];
   for (const token of tokens) {
     if (token.type === 'inline') {
-      top().children.push(...inline(token.children || [], names));
+      top().children.push(...inline(token.children || [], names, terms));
     } else if (token.type === 'fence' || token.type === 'code_block') {
       const lang = (token.info || '').trim().split(/\s+/)[0];
       const props = lang ? { class: `language-${lang.replace(/[^\w-]/g, '')}` } : null;

@@ -1,47 +1,52 @@
-// The panel beside a conversation: a thread's replies, a conversation's pins, search results.
+// The panel beside a conversation: a thread (its replies as full messages, with their own
+// composer), a conversation's pins, search results, and the messages that mention you.
 
 import { html, useEffect, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { api } from './api.js';
+import { Composer } from './composer.js';
 import { Icon } from './icons.js';
 import { renderMarkdown } from './markdown.js';
+import { Message } from './message.js';
+import { parseSearch } from './search.js';
 import { fullTime, timeOf } from './util.js';
 
-function Compact({ store, message, onOpen }) {
+function Compact({ store, message, onOpen, terms = null }) {
   const names = new Set([store.me.username, 'all', 'channel']);
   return html`
     <article class="compact">
       <header class="meta"><span class="author">${store.name(message.author_id)}</span>
         <time datetime=${message.created_at} title=${fullTime(message.created_at)}>${timeOf(message.created_at)}</time></header>
-      <div class="body">${message.deleted ? 'This message was deleted.' : renderMarkdown(message.body, names)}</div>
+      <div class="body">${message.deleted ? 'This message was deleted.' : renderMarkdown(message.body, names, terms)}</div>
       ${onOpen && html`<button type="button" class="link" onClick=${() => onOpen(message)}>Open in conversation</button>`}
     </article>`;
 }
 
 function Thread({ store, root }) {
-  const [replies, setReplies] = useState([]);
-  const [text, setText] = useState('');
+  const [fetched, setFetched] = useState([]);
+  const [editing, setEditing] = useState(null);
+  const conversation = store.conversations.get(root.conversation_id);
   const live = store.findMessage(root.conversation_id, root.id) || root;
+  const held = store.threads.get(root.conversation_id);
   useEffect(() => {
     api('GET', `/messages/${root.id}/replies?limit=200`)
-      .then(({ messages }) => { setReplies(messages); store.ensureUsers(messages.map((m) => m.author_id)); })
+      .then(({ messages }) => { setFetched(messages); store.ensureUsers(messages.map((m) => m.author_id)); })
       .catch(() => null);
-  }, [root.id, live.reply_count]);
-  async function reply(event) {
-    event.preventDefault();
-    if (!text.trim()) return;
-    await store.send(root.conversation_id, text.trim(), [], root.id);
-    setText('');
-  }
+  }, [root.id]);
+  // The fetched replies, updated and extended by what the conversation holds (live events).
+  const byId = new Map(fetched.map((m) => [m.id, m]));
+  for (const m of held ? held.items : []) if (m.reply_to === root.id) byId.set(m.id, m);
+  const replies = [...byId.values()]
+    .filter((m) => !(m.pending && byId.has(m.id) && [...byId.values()].some((x) => !x.pending && x.client_id === m.client_id)))
+    .sort((a, b) => (a.pending ? 1 : 0) - (b.pending ? 1 : 0) || a.seq - b.seq);
+  const item = (m) => html`<${Message} key=${m.id} store=${store} message=${m} inThread=${true}
+    editing=${editing === m.id} setEditing=${setEditing} onReply=${() => null} onThread=${() => null} />`;
   return html`
     <div class="thread">
-      <${Compact} store=${store} message=${live} />
+      ${item(live)}
       <h3>${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}</h3>
-      <div role="log" aria-label="Replies">${replies.map((m) => html`<${Compact} key=${m.id} store=${store} message=${m} />`)}</div>
-      <form class="composer" onSubmit=${reply}>
-        <textarea aria-label="Reply" rows="2" value=${text} onInput=${(e) => setText(e.currentTarget.value)}
-          onKeyDown=${(e) => { if (e.key === 'Enter' && !e.shiftKey) reply(e); }}></textarea>
-        <button class="primary" type="submit">Reply</button>
-      </form>
+      <div role="log" aria-label="Replies">${replies.map(item)}</div>
+      ${conversation && !conversation.archived && conversation.members.includes(store.me.id) && html`
+        <${Composer} store=${store} conversation=${conversation} root=${live} clearReply=${() => null} />`}
     </div>`;
 }
 
@@ -58,38 +63,69 @@ function Pins({ store, conversationId }) {
       onOpen=${(x) => store.reveal(x)} /></li>`)}</ul>`;
 }
 
-function Results({ store, query }) {
+// A list of messages from anywhere, newest first, with "Load more" by cursor.
+function Found({ store, label, load, terms, empty, deps }) {
   const [found, setFound] = useState(null);
+  const [cursor, setCursor] = useState(null);
+  async function page(after, previous) {
+    try {
+      const { messages, next_cursor: next } = await load(after);
+      await store.ensureUsers(messages.map((m) => m.author_id));
+      setFound([...previous, ...messages]);
+      setCursor(next || null);
+    } catch (err) {
+      setFound({ error: err.message });
+    }
+  }
   useEffect(() => {
     setFound(null);
-    api('GET', `/search?q=${encodeURIComponent(query)}&limit=50`)
-      .then(({ messages }) => { setFound(messages); store.ensureUsers(messages.map((m) => m.author_id)); })
-      .catch((err) => setFound({ error: err.message }));
-  }, [query]);
-  if (found === null) return html`<p>Searching…</p>`;
+    page(null, []);
+  }, deps);
+  if (found === null) return html`<p>Loading…</p>`;
   if (found.error) return html`<p class="error" role="alert">${found.error}</p>`;
   return html`
-    <ul class="results" aria-label="Search results">
+    <ul class="results" aria-label=${label}>
       ${found.map((m) => {
         const conversation = store.conversations.get(m.conversation_id);
         return html`<li key=${m.id}>
           <p class="where">${conversation ? store.title(conversation) : ''}</p>
-          <${Compact} store=${store} message=${m} onOpen=${(x) => store.reveal(x)} /></li>`;
+          <${Compact} store=${store} message=${m} terms=${terms} onOpen=${(x) => store.reveal(x)} /></li>`;
       })}
     </ul>
-    ${!found.length && html`<p class="empty">No messages match.</p>`}`;
+    ${!found.length && html`<p class="empty">${empty}</p>`}
+    ${cursor && html`<button type="button" onClick=${() => page(cursor, found)}>Load more</button>`}`;
+}
+
+function Results({ store, query }) {
+  const [parsed, setParsed] = useState(null);
+  useEffect(() => {
+    setParsed(null);
+    parseSearch(store, query).then(setParsed).catch((err) => setParsed({ error: err.message }));
+  }, [query]);
+  if (parsed === null) return html`<p>Searching…</p>`;
+  if (parsed.error) return html`<p class="error" role="alert">${parsed.error}</p>`;
+  return html`<${Found} store=${store} label="Search results" terms=${parsed.terms} deps=${[query]}
+    empty="No messages match." load=${(cursor) => api('GET', `/search?${parsed.params}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)} />`;
+}
+
+function Mentions({ store }) {
+  return html`<${Found} store=${store} label="Mentions" deps=${[]} empty="Nobody has mentioned you yet."
+    load=${(cursor) => api('GET', `/mentions?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)} />`;
 }
 
 export function Panel({ store, panel, onClose }) {
-  const titles = { thread: 'Thread', pins: 'Pinned messages', search: `Search: ${panel.query || ''}` };
+  const titles = {
+    thread: 'Thread', pins: 'Pinned messages', search: `Search: ${panel.query || ''}`, mentions: 'Mentions',
+  };
   return html`
     <aside class="panel" aria-label=${titles[panel.kind]}>
       <header class="bar"><h2>${titles[panel.kind]}</h2>
         <button type="button" class="icon" aria-label="Close panel" onClick=${onClose}><${Icon} name="close" /></button></header>
       <div class="panel-body">
-        ${panel.kind === 'thread' && html`<${Thread} store=${store} root=${panel.message} />`}
+        ${panel.kind === 'thread' && html`<${Thread} key=${panel.message.id} store=${store} root=${panel.message} />`}
         ${panel.kind === 'pins' && html`<${Pins} store=${store} conversationId=${store.active} />`}
-        ${panel.kind === 'search' && html`<${Results} store=${store} query=${panel.query} />`}
+        ${panel.kind === 'search' && html`<${Results} key=${panel.query} store=${store} query=${panel.query} />`}
+        ${panel.kind === 'mentions' && html`<${Mentions} store=${store} />`}
       </div>
     </aside>`;
 }

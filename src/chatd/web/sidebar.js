@@ -27,8 +27,9 @@ function Entry({ store, conversation }) {
         <span class="entry-name">${title}</span>
         ${status && html`<span class="sr-only"> (${STATUS_TEXT[status]})</span>`}
         ${conversation.muted && html`<span class="muted-mark" title="muted"><${Icon} name="mute" size=${14} /><span class="sr-only"> (muted)</span></span>`}
-        ${mentions > 0 && html`<span class="mention-badge" aria-hidden="true">@</span>`}
-        ${unread > 0 && html`<span class="badge" aria-hidden="true">${unread}</span>`}
+        ${mentions > 0 && !conversation.muted && html`<span class="mention-badge" aria-hidden="true">@</span>`}
+        ${unread > 0 && !conversation.muted && html`<span class="badge" aria-hidden="true">${unread}</span>`}
+        ${unread > 0 && conversation.muted && html`<span class="quiet-dot" aria-hidden="true"></span>`}
         ${unread > 0 && html`<span class="sr-only">, ${unread} unread</span>`}
         ${mentions > 0 && html`<span class="sr-only">, ${mentions} mentions</span>`}
       </a>
@@ -49,11 +50,11 @@ function Section({ store, title, kind, action, actionLabel }) {
     </section>`;
 }
 
-export function Sidebar({ store, openDialog }) {
+export function Sidebar({ store, openDialog, search }) {
   const me = store.me;
   const myStatus = (store.presence.get(me.id) || {}).status || 'online';
   const connection = store.connection === 'online' ? null
-    : store.connection === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+    : store.connection === 'connecting' ? 'Connecting…' : 'Offline';
   return html`
     <aside class="sidebar">
       <div class="brand">
@@ -61,6 +62,7 @@ export function Sidebar({ store, openDialog }) {
         <span>chatd</span>
         ${connection && html`<span class="conn" role="status">${connection}</span>`}
       </div>
+      ${search}
       <nav aria-label="Conversations">
         <${Section} store=${store} title="Channels" kind="channel"
           action=${() => openDialog('channel')} actionLabel="New channel" />

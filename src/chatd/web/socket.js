@@ -1,8 +1,18 @@
 // The live connection: cookie-authenticated WebSocket, reconnect with backoff and jitter,
 // heartbeats, and a resync from `hello` so that nothing is missed or shown twice.
 
+// Backoff: from half a second, doubling, capped at 3 s while the page is visible (a person
+// is waiting) and at 30 s while it is hidden; a visible page or the browser's `online` event
+// tries again at once.
 const MIN_DELAY_MS = 500;
-const MAX_DELAY_MS = 30000;
+const MAX_VISIBLE_DELAY_MS = 3000;
+const MAX_HIDDEN_DELAY_MS = 30000;
+
+function lost(message) {
+  const err = new Error(message);
+  err.offline = true; // the send may be retried with the same client_id
+  return err;
+}
 
 export class Socket {
   constructor(store) {
@@ -14,6 +24,16 @@ export class Socket {
     this.nextRef = 1;
     this.heartbeat = null;
     this.lastFrameAt = 0;
+    this.retryTimer = null;
+    this.nextTryAt = 0;
+    this.retryNow = () => {
+      if (this.stopped || !this.retryTimer) return;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.connect();
+    };
+    document.addEventListener('visibilitychange', () => { if (!document.hidden) this.retryNow(); });
+    window.addEventListener('online', this.retryNow);
   }
 
   connect() {
@@ -50,7 +70,7 @@ export class Socket {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.refs.delete(ref);
-        reject(new Error('no answer from the server'));
+        reject(lost('no answer from the server'));
       }, timeoutMs);
       this.refs.set(ref, { resolve, reject, timer });
       this.send({ ...frame, ref });
@@ -59,6 +79,8 @@ export class Socket {
 
   stop() {
     this.stopped = true;
+    clearTimeout(this.retryTimer);
+    window.removeEventListener('online', this.retryNow);
     clearInterval(this.heartbeat);
     if (this.ws) this.ws.close(1000);
   }
@@ -68,7 +90,7 @@ export class Socket {
     clearInterval(this.heartbeat);
     for (const { reject, timer } of this.refs.values()) {
       clearTimeout(timer);
-      reject(new Error('connection lost'));
+      reject(lost('connection lost'));
     }
     this.refs.clear();
     if (this.stopped) return;
@@ -77,11 +99,13 @@ export class Socket {
       return;
     }
     this.attempt += 1;
-    const ceiling = Math.min(MAX_DELAY_MS, MIN_DELAY_MS * 2 ** Math.min(this.attempt, 10));
+    const cap = document.hidden ? MAX_HIDDEN_DELAY_MS : MAX_VISIBLE_DELAY_MS;
+    const ceiling = Math.min(cap, MIN_DELAY_MS * 2 ** Math.min(this.attempt, 10));
     const delay = ceiling / 2 + Math.random() * (ceiling / 2);
     this.store.connection = 'offline';
+    this.nextTryAt = Date.now() + delay;
     this.store.changed();
-    setTimeout(() => this.connect(), delay);
+    this.retryTimer = setTimeout(() => { this.retryTimer = null; this.connect(); }, delay);
   }
 
   async hello(frame) {
@@ -105,6 +129,7 @@ export class Socket {
     }
     for (const { id } of changedIds) await store.fillGap(id).catch(() => null);
     store.loadPresence().catch(() => null);
+    await store.flushQueue();
     store.changed();
   }
 
@@ -144,7 +169,10 @@ export class Socket {
         break;
       case 'member.added':
         if (frame.user_id === store.me.id) store.refreshConversations();
-        else this.members(frame.conversation_id, (ids) => [...ids, frame.user_id]);
+        else {
+          this.members(frame.conversation_id, (ids) => [...ids, frame.user_id]);
+          store.ensureUsers([frame.user_id]).then(() => store.addNotice(frame.conversation_id, `${store.name(frame.user_id)} joined`));
+        }
         break;
       case 'member.removed':
         if (frame.user_id === store.me.id) {
@@ -153,6 +181,7 @@ export class Socket {
           store.changed();
         } else {
           this.members(frame.conversation_id, (ids) => ids.filter((id) => id !== frame.user_id));
+          store.addNotice(frame.conversation_id, `${store.name(frame.user_id)} left`);
         }
         break;
       case 'user.updated':

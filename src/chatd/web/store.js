@@ -37,6 +37,9 @@ export class Store {
     this.notice = null;
     this.quoted = new Map(); // messages fetched for reply quotes
     this.highlight = null; // a message opened from search or pins
+    this.replierCache = new Map(); // thread root id -> { count, ids } asked of the server
+    this.lightbox = null; // { conversationId, fileId } while the image viewer is open
+    this.selectedMessage = null; // on phones: the message whose actions are shown
     this.focused = !document.hidden;
     this._scheduled = false;
     setInterval(() => this._expireTyping(), 1000);

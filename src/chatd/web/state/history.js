@@ -10,7 +10,7 @@ export const historyMethods = {
     const thread = this.threads.get(id);
     if (!thread || thread.loading || !thread.hasOlder) return;
     thread.loading = true;
-    const first = thread.items.find((m) => !m.pending);
+    const first = thread.items.find((m) => !m.pending && !m.notice);
     const query = first ? `?before=${first.seq}&limit=${PAGE}` : `?limit=${PAGE}`;
     try {
       const { messages, has_more: more } = await api('GET', `/conversations/${id}/messages${query}`);
@@ -28,7 +28,7 @@ export const historyMethods = {
   async fillGap(id) {
     const thread = this.threads.get(id);
     if (!thread || !thread.loaded) return;
-    let after = thread.items.reduce((seq, m) => (m.pending ? seq : Math.max(seq, m.seq)), 0);
+    let after = thread.items.reduce((seq, m) => (m.pending || m.notice ? seq : Math.max(seq, m.seq)), 0);
     for (;;) {
       const { messages, has_more: more } = await api(
         'GET', `/conversations/${id}/messages?after=${after}&limit=200`,
@@ -41,7 +41,14 @@ export const historyMethods = {
 
   addMessage(message, live) {
     const conversation = this.conversations.get(message.conversation_id);
+    const thread = this.threads.get(message.conversation_id);
+    const held = thread && thread.items.some((m) => m.id === message.id);
     if (conversation && message.seq > conversation.last_seq) {
+      // "New messages" marks only what arrived while the reader was away: a message that
+      // arrives while they are reading at the bottom of the open conversation moves the
+      // line along, unless a line from their absence is still shown.
+      const watching = this.active === message.conversation_id && this.focused && this.atBottom !== false;
+      if (thread && watching && thread.dividerSeq >= conversation.last_seq) thread.dividerSeq = message.seq;
       conversation.last_seq = message.seq;
       if (live && message.author_id !== this.me.id) conversation.unread_count += 1;
       if (live && message.mentions.includes(this.me.id)) conversation.mention_count += 1;
@@ -49,7 +56,10 @@ export const historyMethods = {
     this.ensureUsers([message.author_id]);
     const typing = this.typing.get(message.conversation_id);
     if (typing) typing.delete(message.author_id);
-    const thread = this.threads.get(message.conversation_id);
+    if (live && !held && message.thread && thread) {
+      const root = thread.items.find((m) => m.id === message.reply_to);
+      if (root) thread.items = thread.items.map((m) => (m === root ? { ...m, reply_count: m.reply_count + 1 } : m));
+    }
     if (thread && thread.loaded) {
       if (message.client_id) this.pending.delete(message.client_id);
       const items = thread.items.filter(
@@ -59,6 +69,19 @@ export const historyMethods = {
       items.sort((a, b) => (a.pending ? 1 : 0) - (b.pending ? 1 : 0) || a.seq - b.seq);
       thread.items = items;
     }
+    this.changed();
+  },
+
+  // A line in the flow for a change seen live ("Bob joined"): kept in this page only, after
+  // the newest message, never sent anywhere.
+  addNotice(conversationId, text) {
+    const thread = this.threads.get(conversationId);
+    const conversation = this.conversations.get(conversationId);
+    if (!thread || !thread.loaded || !conversation) return;
+    const seq = conversation.last_seq + 0.5;
+    thread.items = [...thread.items, {
+      id: `notice-${Date.now()}-${Math.random()}`, notice: text, seq, created_at: new Date().toISOString(),
+    }].sort((a, b) => (a.pending ? 1 : 0) - (b.pending ? 1 : 0) || a.seq - b.seq);
     this.changed();
   },
 
@@ -76,6 +99,40 @@ export const historyMethods = {
         m.id === messageId ? { ...m, deleted: true, body: '', files: [], reactions: [] } : m,
       );
     }
+    this.changed();
+  },
+
+  // Who replied in a message's thread, in order of first reply: from the replies held,
+  // else asked of the server once per reply count.
+  repliers(root) {
+    const thread = this.threads.get(root.conversation_id);
+    const held = thread ? thread.items.filter((m) => m.reply_to === root.id && m.thread) : [];
+    const ids = [...new Set(held.map((m) => m.author_id))];
+    if (held.length >= root.reply_count) return ids;
+    const known = this.replierCache.get(root.id);
+    if (known && known.count === root.reply_count) return known.ids;
+    if (!known || known.count !== -root.reply_count) {
+      this.replierCache.set(root.id, { count: -root.reply_count, ids });
+      api('GET', `/messages/${root.id}/replies?limit=200`)
+        .then(({ messages }) => {
+          const found = [...new Set(messages.map((m) => m.author_id))];
+          this.replierCache.set(root.id, { count: root.reply_count, ids: found });
+          this.ensureUsers(found);
+          this.changed();
+        })
+        .catch(() => null);
+    }
+    return known ? known.ids : ids;
+  },
+
+  // The image viewer: one image of a conversation, with the conversation's others a step away.
+  openLightbox(message, fileId) {
+    this.lightbox = { conversationId: message.conversation_id, fileId, extra: message };
+    this.changed();
+  },
+
+  closeLightbox() {
+    this.lightbox = null;
     this.changed();
   },
 
