@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck imports pytest chromium cluster-servers screenshot binary clean
+.PHONY: run test lint typecheck imports pytest chromium postgresql cluster-servers screenshot binary clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed  ## start the server on its embedded defaults
 	$(BIN)/chatd serve
 
-test: $(BIN)/.installed chromium cluster-servers lint typecheck imports binary pytest  ## every check
+test: $(BIN)/.installed chromium postgresql cluster-servers lint typecheck imports binary pytest  ## every check
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests tools
@@ -34,6 +34,10 @@ chromium:  ## Debian's chromium for the browser tests (Playwright never download
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
+postgresql:  ## Debian's PostgreSQL for the tests on the postgres backend (they start their own)
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
 cluster-servers:  ## Debian's nats-server and caddy for the several-node tests
 	@command -v nats-server >/dev/null 2>&1 && command -v caddy >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
@@ -45,6 +49,7 @@ dist/chatd: $(BIN)/.installed $(shell find src/chatd -type f -not -name '*.pyc')
 	$(BIN)/pyinstaller --onefile --name chatd --noconfirm --log-level WARN \
 		--collect-data chatd --collect-submodules uvicorn --collect-submodules chatd \
 		--hidden-import uvloop --hidden-import httptools \
+		--collect-submodules psycopg --collect-all psycopg_binary \
 		--distpath dist --workpath build/pyinstaller --specpath build/pyinstaller \
 		packaging/pyinstaller/entry.py
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from .pgcluster import PostgresCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -96,6 +100,23 @@ class ChatdServer:
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
 
+    @property
+    def storage_env(self) -> dict[str, str]:
+        """CHATD_STORAGE_* for an admin command working on this server's data."""
+        found = {k: v for k, v in self.env.items() if k.startswith("CHATD_STORAGE_")}
+        return {**found, "CHATD_STORAGE_DATA_DIR": str(self.data_dir)}
+
+    def sql(self, query: str) -> list[tuple[Any, ...]]:
+        """Rows of a query on the server's own database, whichever backend it runs on."""
+        url = self.env.get("CHATD_STORAGE_POSTGRES_URL")
+        if self.env.get("CHATD_STORAGE_BACKEND") == "postgres" and url:
+            import psycopg
+
+            with psycopg.connect(url) as conn:
+                return list(conn.execute(query.encode()).fetchall())
+        with contextlib.closing(sqlite3.connect(self.data_dir / "chatd.db")) as conn:
+            return list(conn.execute(query).fetchall())
+
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
@@ -140,16 +161,61 @@ def start_server(tmp: Path, **env: str) -> ChatdServer:
     return ChatdServer(tmp, {f"CHATD_{k.upper()}": v for k, v in env.items()}).start()
 
 
+# ---- storage backends ----------------------------------------------------------------
+# Every module that uses the `server` fixture runs once per backend: on the embedded SQLite
+# and on PostgreSQL (one throw-away cluster per test session, a fresh database per server).
+# A module that tests something only one backend has sets `BACKENDS = ("sqlite",)`;
+# CHATD_TEST_BACKENDS=sqlite (or postgres) narrows a local run.
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    wanted: tuple[str, ...] = getattr(metafunc.module, "BACKENDS", ("sqlite", "postgres"))
+    only = os.environ.get("CHATD_TEST_BACKENDS")
+    if only:
+        wanted = tuple(name for name in wanted if name in only.split(","))
+    metafunc.parametrize("backend", wanted, scope="module", indirect=True)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatdServer]:
-    """One server per test module, registration open, short presence timers, and no default
-    channels (each test decides who shares a conversation with whom)."""
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster for the whole session (see tests/pgcluster.py)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.fail("the postgres tests need chatd[cluster]: pip install -e '.[test,cluster]'")
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+def backend_env(request: pytest.FixtureRequest, backend: str) -> dict[str, str]:
+    """The settings that put a server on `backend` (a fresh database on PostgreSQL)."""
+    if backend != "postgres":
+        return {}
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return {"storage_backend": "postgres", "storage_postgres_url": cluster.new_database()}
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> Iterator[ChatdServer]:
+    """One server per test module and backend, registration open, short presence timers,
+    no default channels (each test decides who shares a conversation with whom)."""
     srv = start_server(
         tmp_path_factory.mktemp("data"),
         auth_registration="open",
         auth_default_channels="",
         presence_away_after_s="2",
         presence_offline_grace_s="1",
+        **backend_env(request, backend),
     )
     yield srv
     srv.stop()

@@ -11,6 +11,8 @@ import httpx
 
 from .conftest import ChatdServer, Team
 
+BACKENDS = ("sqlite",)  # the bench of the embedded default
+
 
 def bench(server: ChatdServer, *args: str) -> dict[str, object]:
     assert server.proc is not None
@@ -109,3 +111,15 @@ def test_load_sends_what_the_web_client_sends_and_both_floors_run(
     client_ids = {m["client_id"] for m in page}
     assert None not in client_ids and len(client_ids) == 20
     assert all(95 <= len(m["body"]) <= 100 for m in page)
+
+
+def test_several_urls_spread_clients_and_check_seqs(server: ChatdServer, team: Team) -> None:
+    """`--url` more than once (several nodes): here the same server twice, so every client
+    is accounted for and the stored history must pass the seq check."""
+    report = bench(server, "--url", server.url, "--token", team.admin_token, "--members", "4",
+                   "--senders", "4", "--rate", "40", "--duration", "1")  # fmt: skip
+    chatd = report["chatd"]
+    assert isinstance(chatd, dict)
+    assert chatd["sent"] == chatd["acked"] == 40
+    assert chatd["lost"] == chatd["duplicated"] == 0
+    assert report["seq_check"] == {"stored": 40, "gapless": True, "passed": True}

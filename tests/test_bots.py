@@ -78,7 +78,7 @@ def test_bot_uses_api_and_websocket_but_cannot_sign_in(server: ChatdServer, team
         input=PASSWORD + "\n",
         capture_output=True,
         text=True,
-        env={"CHATD_STORAGE_DATA_DIR": str(server.data_dir), "PATH": "/usr/bin:/bin"},
+        env={**server.storage_env, "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode != 0 and "bot" in (done.stderr + done.stdout)
 

@@ -301,3 +301,30 @@ def test_sqlite_with_nats_is_refused_naming_both_keys(tmp_path: Any) -> None:
     assert result.exit_code != 0
     assert "cluster.bus" in result.output and "storage.backend" in result.output
     assert not (tmp_path / "chatd.db").exists()  # refused before touching anything
+
+
+def test_a_slow_consumer_is_a_resync_not_a_silent_loss(nats_server: NatsServer) -> None:
+    async def body() -> None:
+        slow = NatsBroker([nats_server.url], "slow", pending_limit=5)
+        fast = NatsBroker([nats_server.url], "fast")
+        hooks = Hooks()
+        slow.hooks = hooks
+        Hub(broker=slow)
+        fast_hub = Hub(broker=fast)
+        for broker in (slow, fast):
+            await broker.connect()
+            broker.sequencer.start({})
+        runner = asyncio.create_task(fast.run())
+        try:
+            for _ in range(200):
+                fast_hub.publish(Event({"type": "typing"}, conversation_id="c"))
+            # the slow node's client reads them in large chunks, faster than its subscription
+            # hands them on: past 5 waiting, the library drops and reports a slow consumer
+            await until(lambda: bool(hooks.resyncs))
+            assert any("did not take in time" in why for why in hooks.resyncs)
+        finally:
+            runner.cancel()
+            for broker in (slow, fast):
+                await broker.close()
+
+    run(body)

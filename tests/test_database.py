@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatd.db.database import Database
+from chatd.db.database import SqliteDatabase as Database
 
 
 def make_table(conn: sqlite3.Connection) -> None:

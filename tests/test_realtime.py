@@ -437,7 +437,7 @@ def test_cli_disable_closes_live_sockets(server: ChatdServer, team: Team) -> Non
     ws = WS(server.url, token)
     ws.welcome()
     result = CliRunner().invoke(
-        main, ["user", "disable", "pat", "--data-dir", str(server.data_dir)]
+        main, ["user", "disable", "pat", "--data-dir", str(server.data_dir)], env=server.storage_env
     )
     assert result.exit_code == 0, result.output
     started = time.monotonic()

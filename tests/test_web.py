@@ -12,6 +12,8 @@ import pytest
 
 from .conftest import PASSWORD, ChatdServer, Team, start_server
 
+BACKENDS = ("sqlite",)  # the client does not know the backend; PostgreSQL runs the API tests
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

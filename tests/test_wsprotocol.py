@@ -15,6 +15,8 @@ from chatd.api.wsprotocol import EXTENSION, ChatdWebSocketProtocol, Flag, Inbox
 from .conftest import ChatdServer, Team
 from .wsclient import WS, client_frame
 
+BACKENDS = ("sqlite",)  # the socket protocol, below any storage
+
 
 def test_inbox_is_a_queue_for_one_reader() -> None:
     async def scenario() -> None:

@@ -236,6 +236,13 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
     from chatd.services.backup import BackupError, backup
 
     config = load_config(config_file, **{"storage.data_dir": data_dir})
+    if config.storage.backend == "postgres":
+        _fail(
+            "chatd backup copies the embedded SQLite database only; on PostgreSQL use "
+            "`chatd export` (a portable archive) or PostgreSQL's own tools (pg_dump, "
+            "base backups) and copy the shared files/ directory",
+            1,
+        )
     try:
         report = backup(config.storage.path, Path(dest_dir))
     except (BackupError, OSError, sqlite3.Error) as exc:
@@ -253,7 +260,13 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
 
 
 @main.command("bench")
-@click.option("--url", help="The chatd server, e.g. http://127.0.0.1:8080.")
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    help="The chatd server, e.g. http://127.0.0.1:8080; several nodes: --url once per node"
+    " (clients round robin over them).",
+)
 @click.option("--token", help="An admin's token to create bench users (else open registration).")
 @click.option("--members", default=50, show_default=True, help="WebSocket clients in the channel.")
 @click.option("--senders", default=5, show_default=True, help="How many of them send.")
@@ -291,7 +304,7 @@ def backup_command(config_file: str | None, data_dir: str | None, dest_dir: str)
 @click.option("--data-dir", type=click.Path(file_okay=False), help="With --seed-messages.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def bench_command(
-    url: str,
+    urls: tuple[str, ...],
     token: str | None,
     members: int,
     senders: int,
@@ -320,8 +333,9 @@ def bench_command(
             raise click.BadParameter("--seed-messages needs --data-dir")
         click.echo(json.dumps(seed.seed(Path(data_dir), seed_messages), indent=2))
         return
-    if not url:
+    if not urls:
         raise click.BadParameter("--url is required")
+    url = urls[0]
     if queries:
         if not token:
             raise click.BadParameter("--queries needs --token (the one --seed-messages printed)")
@@ -335,7 +349,8 @@ def bench_command(
         raise click.BadParameter("--senders cannot exceed --members")
     options = run.Options(url.rstrip("/"), token, members, senders, rate, duration, idle,
                           over_http, floor, pid, listeners, closed,
-                          client_ids=not no_client_id)  # fmt: skip
+                          client_ids=not no_client_id,
+                          urls=tuple(u.rstrip("/") for u in urls))  # fmt: skip
     report = run.run_loop(run.run(options))
     click.echo(json.dumps(report, indent=2) if as_json else bench_report.table(report))
 

@@ -110,6 +110,17 @@ class StorageConfig:
         "SQLite synchronous: normal survives a process crash, full also a power loss",
         choices=("normal", "full"),
     )
+    # Scale-out (issue 16): several nodes share a PostgreSQL database instead.
+    backend: str = setting(
+        "sqlite",
+        "sqlite (embedded, one node) or postgres (storage.postgres_url; several nodes)",
+        choices=("sqlite", "postgres"),
+    )
+    postgres_url: str = setting(
+        "",
+        "libpq URL of the PostgreSQL database, e.g. postgresql://chatd:secret@db.lan/chatd",
+        secret=True,
+    )
 
     @property
     def path(self) -> Path:
@@ -469,6 +480,8 @@ def load(
             values[name] = tuple(values[name])
     if not values["storage.data_dir"]:
         values["storage.data_dir"] = platformdirs.user_data_dir("chatd")
+    if values["storage.backend"] == "postgres" and not values["storage.postgres_url"]:
+        raise ConfigError("storage.backend is postgres: set storage.postgres_url too")
     _check_cluster(values)
     _check_tls(values)
     _check_channel_names(values["auth.default_channels"])

@@ -40,6 +40,8 @@ NODE_INFO = Gauge("chatd_node_info", "1, labelled with this node's cluster.node_
 BUS_MESSAGES = Counter(
     "chatd_bus_messages_total", "messages sent to or received from the cluster bus", ["direction"]
 )
+for _direction in ("in", "out"):  # both series exist from the start, at 0
+    BUS_MESSAGES.labels(_direction)
 BUS_RESYNCS = Counter(
     "chatd_bus_resyncs_total", "times this node closed sockets with 4009 so clients resync"
 )

@@ -13,6 +13,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
 import sys
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
@@ -52,6 +55,20 @@ async def main(port: int, kind: str) -> None:
     async with serve(handler, "127.0.0.1", port, max_queue=None, ping_interval=None):
         print("floor ready", flush=True)
         await asyncio.Future()
+
+
+def start(kind: str, affinity: set[int] | None) -> tuple[subprocess.Popen[str], str]:
+    """A floor in its own process (pinned like the server when `affinity` is given)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "chatd.bench.floor", str(port), kind],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    if affinity:
+        os.sched_setaffinity(proc.pid, affinity)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ def table(report: dict[str, Any]) -> str:
         for q in report["chatd"][group]:
             cells = "".join(f"{_cell(report[s][group].get(q)):>14}" for s in sides)
             rows.append(f"{group + ' ' + q:<28}{cells}")
+    if "seq_check" in report:  # several nodes
+        check = report["seq_check"]
+        verdict = "passed" if check["passed"] else "FAILED"
+        rows.append(f"{'seq check (1..N stored)':<28}{verdict:>14} ({check['stored']} stored)")
     if "cpu_per_delivery_ratio" in report:
         rows.append(f"{'cpu per delivery, chatd/floor':<28}{report['cpu_per_delivery_ratio']:>14}")
     return "\n".join(rows)

@@ -12,17 +12,15 @@ import asyncio
 import gc
 import os
 import resource
-import subprocess
-import sys
 import time
 from array import array
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 from uuid import uuid4
 
-from chatd.bench import procstat
+from chatd.bench import floor as floor_server
+from chatd.bench import nodes, procstat
 from chatd.bench.people import make_channel, make_people
 from chatd.bench.wire import RawHttp, RawSocket
 
@@ -44,6 +42,11 @@ class Options:
     listeners: int | None = None  # members holding a socket to receive; None: all of them
     closed: bool = False  # each sender awaits its answer before the next send (at most `rate`)
     client_ids: bool = True  # every send carries a fresh client_id, as the web client's do
+    urls: tuple[str, ...] = ()  # several nodes: clients round robin over these (url first)
+
+    @property
+    def nodes(self) -> list[str]:
+        return list(self.urls) or [self.url]
 
 
 @dataclass
@@ -204,7 +207,7 @@ async def http_sender(opts: Options, token: str, conversation: str, index: int, 
     path = f"/api/v1/conversations/{conversation}/messages"
 
     async def worker() -> None:
-        conn = RawHttp(opts.url)
+        conn = RawHttp(nodes.pick(opts.nodes, index))
         while (item := await queue.get()) is not None:
             n, due_ns = item
             text = f"bench {index}:{n}:{due_ns} {PADDING}"[:BODY_CHARS]
@@ -233,21 +236,25 @@ async def http_sender(opts: Options, token: str, conversation: str, index: int, 
     await asyncio.gather(*workers)
 
 
-async def connect_all(url: str, tokens: list[str | None], handlers: list[Any]) -> list[RawSocket]:
+async def connect_all(
+    urls: list[str], tokens: list[str | None], handlers: list[Any]
+) -> list[RawSocket]:
     socks = [RawSocket(handler) for handler in handlers]
     slots = asyncio.Semaphore(200)
 
-    async def one(sock: RawSocket, token: str | None) -> None:
+    async def one(i: int, sock: RawSocket, token: str | None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with slots:
-            await sock.connect(url, "/api/v1/ws" if token else "/", headers)
+            await sock.connect(nodes.pick(urls, i), "/api/v1/ws" if token else "/", headers)
 
-    await asyncio.gather(*(one(s, t) for s, t in zip(socks, tokens, strict=True)))
+    await asyncio.gather(
+        *(one(i, s, t) for i, (s, t) in enumerate(zip(socks, tokens, strict=True)))
+    )
     return socks
 
 
-async def drive(opts: Options, url: str, conversation: str | None, tokens: list[str | None],
-                pid: int | None) -> dict[str, Any]:  # fmt: skip
+async def drive(opts: Options, urls: list[str], conversation: str | None,
+                tokens: list[str | None], pids: list[int]) -> dict[str, Any]:  # fmt: skip
     """One measured run of fan-out or persisted sends; `conversation` None for the floor."""
     tally = Tally(sent_by=[0] * opts.senders)
     due: dict[bytes, int] = {}
@@ -258,13 +265,13 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
     answered = [asyncio.Event() if closed else None for _ in range(opts.senders)]
     for i in range(min(opts.senders, connected)):
         handlers[i] = ack_reader(tally, due, answered[i])
-    socks = await connect_all(url, tokens[:connected], handlers)
+    socks = await connect_all(urls, tokens[:connected], handlers)
     await asyncio.sleep(1.0)  # hellos and presence settle before measuring
     # The reads kept for analysis are millions of small objects: a full collection over them
     # stalls the load side for tens of milliseconds, which would show up as server latency.
     gc.collect()
     gc.disable()
-    cpu0 = procstat.cpu_seconds(pid) if pid else None
+    cpu0 = nodes.cpu_seconds(pids) if pids else None
     load_cpu0 = time.process_time()
     started = time.perf_counter()
     until = started + opts.duration
@@ -288,9 +295,9 @@ async def drive(opts: Options, url: str, conversation: str | None, tokens: list[
     ) and time.perf_counter() < drain_until:
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
-    cpu = procstat.cpu_seconds(pid) - cpu0 if pid and cpu0 is not None else None
+    cpu = nodes.cpu_seconds(pids) - cpu0 if pids and cpu0 is not None else None
     load_cpu = time.process_time() - load_cpu0
-    rss = procstat.rss_bytes(pid) if pid else None
+    rss = nodes.rss_bytes(pids) if pids else None
     for sock in socks:
         await sock.close()
     # Lost: a delivery missing for a message the server acknowledged. (The floor has no acks:
@@ -342,7 +349,7 @@ async def idle(opts: Options, token: str, pid: int | None) -> dict[str, Any]:
         if payload.startswith(b'{"type":"hello"'):
             hellos += 1
 
-    socks = await connect_all(opts.url, [token] * opts.idle, [on_frame] * opts.idle)
+    socks = await connect_all(opts.nodes, [token] * opts.idle, [on_frame] * opts.idle)
     deadline = time.perf_counter() + 60
     while hellos < opts.idle and time.perf_counter() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
@@ -355,27 +362,12 @@ async def idle(opts: Options, token: str, pid: int | None) -> dict[str, Any]:
             "rss_kib_per_socket": round(per, 1) if per is not None else None}  # fmt: skip
 
 
-def start_floor(kind: str, affinity: set[int] | None) -> tuple[subprocess.Popen[str], str]:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "chatd.bench.floor", str(port), kind],
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
-    assert proc.stdout is not None
-    proc.stdout.readline()
-    if affinity:
-        os.sched_setaffinity(proc.pid, affinity)
-    return proc, f"http://127.0.0.1:{port}"
-
-
 async def run(opts: Options) -> dict[str, Any]:
     raise_fd_limit()
-    port = urlsplit(opts.url).port or 80
-    pid = opts.pid or procstat.pid_listening_on(port)
+    pids = [opts.pid] if opts.pid else nodes.pids_of(opts.nodes)
+    pid = pids[0] if len(pids) == 1 else None
     report: dict[str, Any] = {"options": {k: v for k, v in vars(opts).items() if k != "token"},
-                              "server_pid": pid}  # fmt: skip
+                              "server_pid": pid, "server_pids": pids}  # fmt: skip
     count = 1 if opts.idle else max(opts.members, opts.senders, 1)
     people, admin = await make_people(opts.url, opts.token, count)
     if opts.idle:
@@ -383,12 +375,15 @@ async def run(opts: Options) -> dict[str, Any]:
         return report
     conversation = await make_channel(opts.url, admin, [p["id"] for p in people])
     tokens: list[str | None] = [p["token"] for p in people[: opts.members]]
-    report["chatd"] = await drive(opts, opts.url, conversation, tokens, pid)
+    report["chatd"] = await drive(opts, opts.nodes, conversation, tokens, pids)
+    if len(opts.nodes) > 1:  # writers on several nodes: the stored history must be gapless
+        acked = report["chatd"]["acked"]
+        report["seq_check"] = await nodes.seq_check(opts.url, admin, conversation, acked)
     if opts.floor:
         affinity = os.sched_getaffinity(pid) if pid else None
-        proc, floor_url = start_floor(opts.floor, affinity)
+        proc, floor_url = floor_server.start(opts.floor, affinity)
         try:
-            floor = await drive(opts, floor_url, None, [None] * opts.members, proc.pid)
+            floor = await drive(opts, [floor_url], None, [None] * opts.members, [proc.pid])
         finally:
             proc.kill()
         report["floor"] = floor

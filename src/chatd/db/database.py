@@ -28,22 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chatd import metrics
-from chatd.errors import Unavailable
+from chatd.db.groupcommit import MAX_BATCH as MAX_BATCH
+from chatd.db.groupcommit import Database as Database
+from chatd.db.groupcommit import QueryInterrupted as QueryInterrupted
+from chatd.db.groupcommit import _Op
 from chatd.log import event
 
 T = TypeVar("T")
 log = logging.getLogger("chatd.db")
-
-MAX_BATCH = 512
 CHECKPOINT_EVERY_S = 1.0
 WRITER_CHECKPOINT_PAGES = 16384  # 64 MiB of WAL: the writer's own checkpoint, a safety net
 BOUNDED_CHECK_STEPS = 500  # VM steps between two looks at a bounded read's clock
 RESTART_PAGES = 4096  # 16 MiB of WAL that PASSIVE checkpoints did not get to start over
-
-
-class QueryInterrupted(Exception):
-    """A bounded read ran past its time limit and was stopped (see `Database.read_bounded`)."""
 
 
 def _checkpoint_done(future: asyncio.Future[None]) -> None:
@@ -66,28 +62,18 @@ def connect(path: Path, synchronous: str = "normal", readonly: bool = False) -> 
 
 
 @dataclass
-class _Op:
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    future: asyncio.Future[Any]
-    after: Callable[[Any], None] | None
-    result: Any = None
-    error: BaseException | None = None
+class SqliteDatabase(Database):
+    """The embedded backend: one database file in the data directory."""
 
-
-@dataclass
-class Database:
     path: Path
     synchronous: str = "normal"
     readers: int = 2
-    _queue: asyncio.Queue[_Op | None] = field(init=False)
+    dialect = "sqlite"
     _writer_conn: sqlite3.Connection | None = field(init=False, default=None)
-    _write_pool: ThreadPoolExecutor = field(init=False)
     _read_pool: ThreadPoolExecutor = field(init=False)
     _bounded_pool: ThreadPoolExecutor = field(init=False)
     _local: threading.local = field(init=False, default_factory=threading.local)
     _read_conns: list[sqlite3.Connection] = field(init=False, default_factory=list)
-    _task: asyncio.Task[None] | None = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _checkpoint_pool: ThreadPoolExecutor = field(init=False)
     _checkpoint_conn: sqlite3.Connection | None = field(init=False, default=None)
@@ -95,7 +81,6 @@ class Database:
     _last_checkpoint: float = field(init=False, default=0.0)
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
         self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-writer")
         self._read_pool = ThreadPoolExecutor(self.readers, thread_name_prefix="chatd-reader")
         self._bounded_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-bounded-reader")
@@ -103,7 +88,7 @@ class Database:
         self._checkpoint_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-checkpoint")
         self._writer_conn = await loop.run_in_executor(self._write_pool, self._open_writer)
         self._last_checkpoint = time.monotonic()
-        self._task = asyncio.create_task(self._write_loop(), name="chatd-db-writer")
+        self._start_writer()
 
     def _open_writer(self) -> sqlite3.Connection:
         conn = connect(self.path, self.synchronous)
@@ -112,10 +97,7 @@ class Database:
 
     async def stop(self) -> None:
         """Finish every queued write, then close all connections."""
-        if self._task is not None:
-            await self._queue.put(None)
-            await self._task
-            self._task = None
+        await self._stop_writer()
         loop = asyncio.get_running_loop()
         if self._checkpoint is not None:
             with contextlib.suppress(Exception):
@@ -196,68 +178,7 @@ class Database:
         if deadline is not None and time.monotonic() > deadline:
             raise QueryInterrupted("time limit reached")
 
-    # ---- writes ------------------------------------------------------------------------
-
-    async def write(
-        self, fn: Callable[..., T], *args: Any, after: Callable[[T], None] | None = None
-    ) -> T:
-        """Queue `fn(conn, *args)` for the writer; return its result once it is committed.
-
-        `after(result)` runs on the event loop right after the commit, in commit order, even if
-        the caller has gone away: services publish their events there, so an event is never
-        lost and events of one conversation leave in the order of their commits.
-        """
-        return await self.submit(fn, *args, after=after)
-
-    def submit(
-        self, fn: Callable[..., T], *args: Any, after: Callable[[T], None] | None = None
-    ) -> asyncio.Future[T]:
-        """`write` for a caller that would rather not await: the future of its result."""
-        if self._task is None:
-            raise Unavailable("the database is closed")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Op(fn, args, future, after))
-        return future
-
-    async def _write_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                op = self._queue.get_nowait()
-                if op is None:
-                    stopping = True
-                    break
-                batch.append(op)
-            started = time.perf_counter()
-            try:
-                await loop.run_in_executor(self._write_pool, self._run_batch, batch)
-            except Exception as exc:  # the commit itself failed: every caller fails
-                event(log, logging.ERROR, "db.batch_failed", error=repr(exc), size=len(batch))
-                for op in batch:
-                    op.error = Unavailable("the database could not commit; try again")
-                    op.result = None
-            metrics.DB_COMMIT_SECONDS.observe(time.perf_counter() - started)
-            metrics.DB_BATCH_SIZE.observe(len(batch))
-            self._maybe_checkpoint(loop)
-            for op in batch:
-                if op.error is None and op.after is not None:
-                    try:
-                        op.after(op.result)
-                    except Exception:
-                        log.exception("db.after_commit_failed")
-                if op.future.done():
-                    continue
-                if op.error is not None:
-                    op.future.set_exception(op.error)
-                else:
-                    op.future.set_result(op.result)
-
-    def _maybe_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _after_batch(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._checkpoint is not None and not self._checkpoint.done():
             return
         now = time.monotonic()

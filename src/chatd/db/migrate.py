@@ -21,17 +21,18 @@ class SchemaError(Exception):
     """The database cannot be used by this version of chatd."""
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, name, sql) for every bundled migration, in order."""
+def migrations(folder: str = "migrations") -> list[tuple[int, str, str]]:
+    """(number, name, sql) for every bundled migration, in order (`migrations_pg` holds
+    PostgreSQL's)."""
     found = []
-    for entry in resources.files("chatd.db").joinpath("migrations").iterdir():
+    for entry in resources.files("chatd.db").joinpath(folder).iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
     found.sort()
     numbers = [number for number, _, _ in found]
     if numbers != list(range(1, len(numbers) + 1)):
-        raise SchemaError(f"migrations are not numbered 1..n: {numbers}")
+        raise SchemaError(f"{folder} are not numbered 1..n: {numbers}")
     return found
 
 

@@ -67,12 +67,14 @@ class NatsBroker:
         heartbeat_s: float = 1.0,
         missed_beats: int = 3,
         hold_s: float = HOLD_S,
+        pending_limit: int = 512 * 1024,
     ) -> None:
         self.servers = servers
         self.node_name = node_name
         self.origin = f"{node_name}/{secrets.token_hex(4)}"
         self.heartbeat_s = heartbeat_s
         self.missed_beats = missed_beats
+        self.pending_limit = pending_limit  # messages the client library holds for us
         self.hooks: ClusterHooks | None = None
         self._handlers: list[Callable[[Event | Revoke], None]] = []
         self.sequencer = Sequencer(self._hand_out, self._gap, hold_s)
@@ -155,7 +157,9 @@ class NatsBroker:
                 if attempt == 1 or attempt % 30 == 0:
                     log_event(log, logging.WARNING, "bus.unreachable", error=repr(exc))
                 await asyncio.sleep(1.0)
-        await self._nc.subscribe(buswire.SUBJECT_ALL, cb=self._on_message)
+        await self._nc.subscribe(
+            buswire.SUBJECT_ALL, cb=self._on_message, pending_msgs_limit=self.pending_limit
+        )
         await self._nc.flush()
         log_event(log, logging.INFO, "bus.connected", node=self.node_name)
 

@@ -29,6 +29,7 @@ from chatd.errors import (
     NotFound,
     RateLimited,
     Unauthorized,
+    Unavailable,
 )
 from chatd.ids import new_id
 from chatd.log import event
@@ -186,11 +187,12 @@ class Accounts:
         return removed
 
     async def run_session_pruner(self, every_s: float = 3600.0) -> None:
-        """Prune at start, then hourly."""
+        """Prune at start, then hourly (on one node at a time when several share a database)."""
         while True:
             try:
-                await self.prune_sessions()
-            except sqlite3.Error:
+                if await self.db.leader("session-pruner"):
+                    await self.prune_sessions()
+            except (sqlite3.Error, Unavailable):
                 log.exception("session prune failed")
             await asyncio.sleep(every_s)
 
@@ -373,5 +375,5 @@ class Accounts:
                 gone = tuple(sid for sid in live if sid not in valid)
                 if gone:
                     self.hub.publish(Revoke(CLOSE_UNAUTHORIZED, "access revoked", session_ids=gone))
-            except sqlite3.Error:
+            except (sqlite3.Error, Unavailable):
                 log.exception("revocation watch failed")

@@ -7,9 +7,11 @@ pass `background=False`, so they share the rules and the database but run no tim
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import sqlite3
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,7 @@ from chatd import metrics
 from chatd.clock import Clock, SystemClock
 from chatd.config import Config
 from chatd.db import migrate
-from chatd.db.database import Database, connect
+from chatd.db.database import Database, SqliteDatabase, connect
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
@@ -49,11 +51,19 @@ log = logging.getLogger("chatd")
 
 
 def prepare_data_dir(config: Config) -> Path:
-    """Create the data directory, clear unfinished uploads, migrate the schema."""
+    """Create the data directory, clear unfinished uploads, migrate the schema; the path of
+    the SQLite database (on PostgreSQL, whose schema this migrates, the data directory)."""
     root = config.storage.path
     root.mkdir(parents=True, exist_ok=True)
     (root / "files").mkdir(exist_ok=True)
     tmp = root / "tmp"
+    if config.storage.backend == "postgres":
+        tmp.mkdir(exist_ok=True)
+        _clear_stale_uploads(tmp)
+        from chatd.db import pgmigrate  # psycopg is imported on this path only
+
+        pgmigrate.migrate(config.storage.postgres_url)
+        return root
     if tmp.exists():
         shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(exist_ok=True)
@@ -64,6 +74,28 @@ def prepare_data_dir(config: Config) -> Path:
     finally:
         conn.close()
     return db_path
+
+
+STALE_UPLOAD_S = 3600
+
+
+def _clear_stale_uploads(tmp: Path) -> None:
+    """On a data directory other nodes share, `tmp/` holds their uploads in progress too:
+    remove only parts nobody has written to for an hour."""
+    cutoff = time.time() - STALE_UPLOAD_S
+    for part in tmp.iterdir():
+        with contextlib.suppress(OSError):
+            if part.is_file() and part.stat().st_mtime < cutoff:
+                part.unlink()
+
+
+def open_database(config: Config, prepared: Path) -> Database:
+    """The configured backend (not started) over what `prepare_data_dir` returned."""
+    if config.storage.backend == "postgres":
+        from chatd.db.postgres import PostgresDatabase
+
+        return PostgresDatabase(config.storage.postgres_url, prepared)
+    return SqliteDatabase(prepared, config.storage.synchronous)
 
 
 def _integrations(
@@ -115,8 +147,8 @@ class Services:
     ) -> Services:
         clock = clock or SystemClock()
         metrics.NODE_INFO.labels(config.cluster.node_name).set(1)
-        db_path = await asyncio.to_thread(prepare_data_dir, config)
-        db = Database(db_path, config.storage.synchronous)
+        prepared = await asyncio.to_thread(prepare_data_dir, config)
+        db = open_database(config, prepared)
         await db.start()
         bus: NatsBroker | None = None
         if background and config.cluster.bus == "nats":

@@ -238,6 +238,7 @@ class Files:
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.sweep()
+                if await self.db.leader("orphan-sweeper"):  # one node at a time
+                    await self.sweep()
             except Exception:
                 log.exception("file.sweep_failed")

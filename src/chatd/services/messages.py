@@ -188,7 +188,7 @@ class Messages:
                 for listener in self.on_created:
                     listener(message, user)
 
-        return self.db.submit(send, after=announce)
+        return self.db.submit(send, after=announce, lock=conversation_id)
 
     async def post(
         self,
@@ -232,7 +232,7 @@ class Messages:
             if parent is not None:
                 self._publish(parent, "message.updated")
 
-        message, _ = await self.db.write(post, after=announce)
+        message, _ = await self.db.write(post, after=announce, lock=conversation_id)
         return message
 
     @staticmethod

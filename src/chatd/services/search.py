@@ -1,14 +1,16 @@
 """Full-text search: matching rules and index text.
 
 Terms of three or more characters match any part of a word in any script (SQLite's trigram
-tokenizer, which also folds case); a two-character term of Chinese, Japanese or Korean matches
-through a second index of CJK bigrams. All terms must appear; `"a phrase"` matches as written.
+tokenizer, which also folds case; pg_trgm on PostgreSQL); a two-character term of Chinese,
+Japanese or Korean matches through a second index of CJK bigrams. All terms must appear;
+`"a phrase"` matches as written.
 
 Sends do not touch the index: indexing a message costs more than storing it, and a commit of
 one message would write a new index segment. `SearchIndexer` indexes what was sent in one
 batch a moment later (and at start-up, whatever a crash left behind); a search first catches
 up, so it finds every message that was acknowledged before it. Edits and deletes of indexed
 messages change the index in their own transaction; of not yet indexed ones, nothing to do.
+On PostgreSQL none of that runs: the engine keeps its indexes in the writing transaction.
 """
 
 from __future__ import annotations
@@ -120,7 +122,10 @@ def _index(conn: sqlite3.Connection, rowid: int, body: str) -> None:
 
 
 def _indexed_rowid(conn: sqlite3.Connection, message_id: str) -> int | None:
-    """The message's rowid if it is in the index yet; None while it waits for a catch-up."""
+    """The message's rowid if it is in chatd's index yet; None while it waits for a
+    catch-up, or when the engine keeps the index itself (PostgreSQL)."""
+    if not search.external(conn):
+        return None
     rowid = search.rowid_of(conn, message_id)
     return rowid if rowid <= search.indexed_through(conn) else None
 
@@ -162,12 +167,15 @@ class SearchIndexer:
     def __init__(self, db: Database, delay_s: float = CATCH_UP_DELAY_S) -> None:
         self.db = db
         self.delay_s = delay_s
-        self.dirty = True  # whatever the last run left unindexed
+        self.enabled = db.dialect == "sqlite"  # PostgreSQL indexes in the send transaction
+        self.dirty = self.enabled  # whatever the last run left unindexed
         self._task: asyncio.Task[None] | None = None
         self._running: asyncio.Task[None] | None = None
 
     def sent(self) -> None:
         """A message was committed (called on the event loop, after the commit)."""
+        if not self.enabled:
+            return
         self.dirty = True
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._later(), name="chatd-search-catch-up")
@@ -258,6 +266,7 @@ class Search:
                 before,
                 size,
                 keep,
+                query.terms,
                 time_limit_s=self.time_limit_s,
             )
         except QueryInterrupted:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from chatd.models import Conversation
 from chatd.store.batch import in_groups
+from chatd.store.dialect import is_postgres
 
 _COLUMNS = "c.id, c.kind, c.name, c.topic, c.created_at, c.created_by, c.archived, c.last_seq, "
 _COLUMNS += "c.last_activity_at"
@@ -144,14 +145,16 @@ def _with_members(conn: sqlite3.Connection, found: list[Conversation]) -> list[C
     return found
 
 
-def list_for_user(conn: sqlite3.Connection, user_id: str) -> list[Conversation]:
-    """Every conversation the user is in, most recent activity first: two queries in all.
+# CROSS JOIN keeps SQLite walking the user's memberships first, never every conversation;
+# PostgreSQL has no such hint (nor the need: its planner has statistics) and wants a JOIN.
+_MINE = "FROM members m CROSS JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?"
+_MINE_PG = _MINE.replace("CROSS JOIN", "JOIN")
 
-    CROSS JOIN keeps SQLite walking the user's memberships first, never every conversation.
-    """
+
+def list_for_user(conn: sqlite3.Connection, user_id: str) -> list[Conversation]:
+    """Every conversation the user is in, most recent activity first: two queries in all."""
     rows = conn.execute(
-        f"SELECT {_COLUMNS}, {_VIEW} FROM members m CROSS JOIN conversations c "
-        "ON c.id = m.conversation_id WHERE m.user_id = ? "
+        f"SELECT {_COLUMNS}, {_VIEW} {_MINE_PG if is_postgres(conn) else _MINE} "
         "ORDER BY c.last_activity_at DESC, c.id",
         (user_id,),
     ).fetchall()
@@ -161,8 +164,7 @@ def list_for_user(conn: sqlite3.Connection, user_id: str) -> list[Conversation]:
 def markers_for_user(conn: sqlite3.Connection, user_id: str) -> list[tuple[str, int, int]]:
     """(id, last_seq, read_seq) of each of the user's conversations, for the socket's hello."""
     rows = conn.execute(
-        "SELECT c.id, c.last_seq, m.read_seq FROM members m CROSS JOIN conversations c "
-        "ON c.id = m.conversation_id WHERE m.user_id = ?",
+        f"SELECT c.id, c.last_seq, m.read_seq {_MINE_PG if is_postgres(conn) else _MINE}",
         (user_id,),
     )
     return [(str(a), int(b), int(c)) for a, b, c in rows]
@@ -224,9 +226,9 @@ def update(
 def add_member(conn: sqlite3.Connection, conversation_id: str, user_id: str, now: int) -> bool:
     """Add a member (someone rejoining starts with their earlier messages counted as theirs)."""
     cur = conn.execute(
-        "INSERT OR IGNORE INTO members (conversation_id, user_id, joined_at, own_unread) "
+        "INSERT INTO members (conversation_id, user_id, joined_at, own_unread) "
         "VALUES (?, ?, ?, (SELECT count(*) FROM messages WHERE conversation_id = ? "
-        "AND author_id = ? AND deleted = 0))",
+        "AND author_id = ? AND deleted = 0)) ON CONFLICT DO NOTHING",
         (conversation_id, user_id, now, conversation_id, user_id),
     )
     return cur.rowcount == 1
@@ -298,7 +300,21 @@ def set_notify(conn: sqlite3.Connection, conversation_id: str, user_id: str, not
 
 def next_seq(conn: sqlite3.Connection, conversation_id: str, last_seq: int, now: int) -> int:
     """Take seq `last_seq + 1`, `last_seq` having been read in this same write transaction
-    (the access check reads it anyway: taking the next one is then a single UPDATE)."""
+    (the access check reads it anyway: taking the next one is then a single UPDATE).
+
+    On PostgreSQL other nodes write too, and a value read earlier may be stale: the counter
+    row itself gives the next seq, and its row lock (held to commit) keeps seqs gapless and
+    in commit order whatever the number of writers.
+    """
+    if is_postgres(conn):
+        row = conn.execute(
+            "UPDATE conversations SET last_seq = last_seq + 1, "
+            "last_activity_at = GREATEST(last_activity_at, ?) WHERE id = ? RETURNING last_seq",
+            (now, conversation_id),
+        ).fetchone()
+        if row is None:
+            raise RuntimeError(f"no conversation {conversation_id} to take a seq from")
+        return int(row[0])
     taken = conn.execute(
         "UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ? AND last_seq = ?",
         (last_seq + 1, now, conversation_id, last_seq),

@@ -27,7 +27,7 @@ def insert(conn: sqlite3.Connection, file: File) -> bool:
     """Record an upload; True when its content is new (the caller then keeps the bytes)."""
     cur = conn.execute(
         "INSERT INTO blobs (sha256, size, refs) VALUES (?, ?, 1) "
-        "ON CONFLICT (sha256) DO UPDATE SET refs = refs + 1 RETURNING refs",
+        "ON CONFLICT (sha256) DO UPDATE SET refs = blobs.refs + 1 RETURNING refs",
         (file.sha256, file.size),
     )
     refs = int(cur.fetchone()[0])

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from chatd.models import Message, Via
 from chatd.store import files, reactions
 from chatd.store.batch import in_groups
+from chatd.store.dialect import is_postgres
 
 _COLUMNS = (
     "id, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to, "
@@ -39,12 +40,17 @@ def _message(row: tuple[object, ...]) -> Message:
     )
 
 
+_INSERT = (
+    "INSERT INTO messages (id, conversation_id, seq, author_id, body, created_at, reply_to, "
+    "client_id, via_kind, via_id, via_name, thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_PG = _INSERT + " RETURNING rowid"
+
+
 def insert(conn: sqlite3.Connection, message: Message) -> int:
     """Store a message; its rowid (the search index's key)."""
     cur = conn.execute(
-        "INSERT INTO messages (id, conversation_id, seq, author_id, body, created_at, reply_to, "
-        "client_id, via_kind, via_id, via_name, thread) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _INSERT_PG if is_postgres(conn) else _INSERT,
         (
             message.id,
             message.conversation_id,
@@ -58,6 +64,8 @@ def insert(conn: sqlite3.Connection, message: Message) -> int:
             int(message.thread),
         ),
     )
+    if is_postgres(conn):
+        return int(cur.fetchone()[0])
     return int(cur.lastrowid or 0)
 
 

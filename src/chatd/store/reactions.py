@@ -10,7 +10,8 @@ from chatd.store.batch import in_groups
 
 def add(conn: sqlite3.Connection, message_id: str, emoji: str, user_id: str) -> bool:
     cur = conn.execute(
-        "INSERT OR IGNORE INTO reactions (message_id, emoji, user_id) VALUES (?, ?, ?)",
+        "INSERT INTO reactions (message_id, emoji, user_id) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (message_id, emoji, user_id),
     )
     return cur.rowcount == 1

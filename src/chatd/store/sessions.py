@@ -85,7 +85,7 @@ def delete_for_user(
 ) -> list[str]:
     """Revoke a user's sessions (all, or all but one); return the revoked ids."""
     rows = conn.execute(
-        "DELETE FROM sessions WHERE user_id = ? AND id IS NOT ? RETURNING id",
+        "DELETE FROM sessions WHERE user_id = ? AND id IS DISTINCT FROM ? RETURNING id",
         (user_id, except_session),
     ).fetchall()
     return [str(row[0]) for row in rows]

@@ -1,0 +1,174 @@
+"""What every storage backend shares: the interface the services use, and group commit.
+
+Services run plain synchronous store functions through `read`, `write` and `submit`; they never
+see which engine is underneath. `write` queues the function for the single writer thread of
+this process, which drains the queue and runs everything queued as one transaction
+(`_run_batch`, written per backend), commits once, and only then answers the callers and runs
+their `after` callbacks on the event loop, in commit order. Under load many sends share one
+commit.
+
+The SQLite backend (`database.SqliteDatabase`) and the PostgreSQL one (`postgres`) subclass
+`Database`; the loop below is the hot path of both and stays free of per-backend checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from chatd import metrics
+from chatd.errors import Unavailable
+from chatd.log import event
+
+T = TypeVar("T")
+log = logging.getLogger("chatd.db")
+
+MAX_BATCH = 512
+
+
+class QueryInterrupted(Exception):
+    """A bounded read ran past its time limit and was stopped (see `Database.read_bounded`)."""
+
+
+@dataclass
+class _Op:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+    after: Callable[[Any], None] | None
+    lock: str | None = None
+    result: Any = None
+    error: BaseException | None = None
+
+
+class Database(ABC):
+    """A store-function runner: one writer (group commit) and a pool of readers."""
+
+    dialect = "abstract"
+    _queue: asyncio.Queue[_Op | None]
+    _write_pool: ThreadPoolExecutor
+    _task: asyncio.Task[None] | None = None
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Open the connections and start the writer."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Finish every queued write, then close all connections."""
+
+    @abstractmethod
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on a reader connection, in one read transaction."""
+
+    @abstractmethod
+    async def read_bounded(self, fn: Callable[..., T], *args: Any, time_limit_s: float) -> T:
+        """`read` for a query whose cost the caller cannot bound (search): on a thread and
+        connection of its own, so it never delays the readers that serve history and lists,
+        and stopped with `QueryInterrupted` once it has run `time_limit_s`."""
+
+    @abstractmethod
+    def deadline_passed(self) -> None:
+        """Raise `QueryInterrupted` if the bounded read on this thread is out of time (for
+        `fn`'s own loops over rows)."""
+
+    @abstractmethod
+    def _run_batch(self, batch: list[_Op]) -> None:
+        """On the writer thread: run the batch in one transaction, each op's result or error
+        set on it; raise only if the commit itself failed."""
+
+    async def leader(self, job: str) -> bool:
+        """Whether this process should run `job`, a task that must run once per deployment
+        (orphan sweep, session pruning): always on the embedded backend, one node at a time
+        on a shared one."""
+        return True
+
+    def _start_writer(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._write_loop(), name="chatd-db-writer")
+
+    async def _stop_writer(self) -> None:
+        """Finish every queued write."""
+        if self._task is not None:
+            await self._queue.put(None)
+            await self._task
+            self._task = None
+
+    async def write(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        after: Callable[[T], None] | None = None,
+        lock: str | None = None,
+    ) -> T:
+        """Queue `fn(conn, *args)` for the writer; return its result once it is committed.
+
+        `after(result)` runs on the event loop right after the commit, in commit order, even if
+        the caller has gone away: services publish their events there, so an event is never
+        lost and events of one conversation leave in the order of their commits. `lock` names
+        the conversation whose counter the function takes a seq from: a backend with several
+        writers locks those rows first, in one order, before running the batch.
+        """
+        return await self.submit(fn, *args, after=after, lock=lock)
+
+    def submit(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        after: Callable[[T], None] | None = None,
+        lock: str | None = None,
+    ) -> asyncio.Future[T]:
+        """`write` for a caller that would rather not await: the future of its result."""
+        if self._task is None:
+            raise Unavailable("the database is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Op(fn, args, future, after, lock))
+        return future
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                op = self._queue.get_nowait()
+                if op is None:
+                    stopping = True
+                    break
+                batch.append(op)
+            started = time.perf_counter()
+            try:
+                await loop.run_in_executor(self._write_pool, self._run_batch, batch)
+            except Exception as exc:  # the commit itself failed: every caller fails
+                event(log, logging.ERROR, "db.batch_failed", error=repr(exc), size=len(batch))
+                for op in batch:
+                    op.error = Unavailable("the database could not commit; try again")
+                    op.result = None
+            metrics.DB_COMMIT_SECONDS.observe(time.perf_counter() - started)
+            metrics.DB_BATCH_SIZE.observe(len(batch))
+            self._after_batch(loop)
+            for op in batch:
+                if op.error is None and op.after is not None:
+                    try:
+                        op.after(op.result)
+                    except Exception:
+                        log.exception("db.after_commit_failed")
+                if op.future.done():
+                    continue
+                if op.error is not None:
+                    op.future.set_exception(op.error)
+                else:
+                    op.future.set_result(op.result)
+
+    @abstractmethod
+    def _after_batch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Housekeeping between batches, on the event loop (SQLite checkpoints its WAL)."""

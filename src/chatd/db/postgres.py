@@ -1,0 +1,289 @@
+"""The PostgreSQL backend: the same group commit as SQLite, with several writers in mind.
+
+One writer thread per process runs each batch as one transaction (as on SQLite), a pool of
+reader threads runs reads in read-only REPEATABLE READ transactions (one snapshot each, as a
+SQLite read transaction), both on psycopg's synchronous connections: a batch is one thread
+hop, whatever it holds.
+
+What several nodes writing at once change:
+- A send names the conversation it takes a seq from (`lock=`). Before running a batch the
+  writer takes a transaction-scoped advisory lock per named conversation, all in one sorted
+  order, so two nodes' batches queue behind each other instead of deadlocking; a check made
+  after the lock (the `client_id` of an earlier send) sees what the other node committed.
+- A deadlock or serialization failure (40P01, 40001) that happens anyway (writers that lock
+  rows without naming them) rolls back and runs the whole batch again: side effects live in
+  the `after` callbacks, which run only after the commit that counts.
+- Any SQL error aborts a PostgreSQL transaction, so an operation that hits one sends the
+  batch to the careful path (a savepoint per operation), exactly as SQLite does for an
+  operation that fails after writing.
+- A lost connection is no 500: the batch's callers, and readers, get `Unavailable` (503), and
+  the next batch or read opens a new connection, so the node recovers by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from chatd.db.groupcommit import Database, QueryInterrupted, _Op
+from chatd.db.pgconn import PgConnection, connect
+from chatd.errors import Unavailable
+from chatd.log import event
+
+T = TypeVar("T")
+log = logging.getLogger("chatd.db")
+
+RETRIES = 8
+_RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+_LOCK_SQL = (
+    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+    "FROM (SELECT k FROM unnest(%s::text[]) AS k ORDER BY k) AS keys"
+)
+
+
+class _Retry(Exception):
+    """The batch lost a deadlock or a serialization check: run it again."""
+
+
+def _unavailable(exc: BaseException) -> Unavailable:
+    if isinstance(exc, pg_errors.QueryCanceled):
+        return Unavailable("the database took too long to answer; try again")
+    return Unavailable("the database is unreachable; try again")
+
+
+@dataclass
+class PostgresDatabase(Database):
+    """The shared backend: `storage.postgres_url`, files under the (shared) data directory."""
+
+    url: str
+    path: Path  # the data directory (files/ and tmp/), for what sits beside the database
+    readers: int = 4
+    dialect = "postgres"
+    _writer: PgConnection | None = field(init=False, default=None)
+    _read_pool: ThreadPoolExecutor = field(init=False)
+    _bounded_pool: ThreadPoolExecutor = field(init=False)
+    _local: threading.local = field(init=False, default_factory=threading.local)
+    _read_conns: list[PgConnection] = field(init=False, default_factory=list)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _jobs_pool: ThreadPoolExecutor = field(init=False)
+    _jobs: psycopg.Connection[Any] | None = field(init=False, default=None)
+    _held: set[str] = field(init=False, default_factory=set)
+
+    async def start(self) -> None:
+        self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-writer")
+        self._read_pool = ThreadPoolExecutor(self.readers, thread_name_prefix="chatd-reader")
+        self._bounded_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-bounded-reader")
+        self._jobs_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-jobs")
+        loop = asyncio.get_running_loop()
+        self._writer = await loop.run_in_executor(self._write_pool, connect, self.url)
+        self._start_writer()
+
+    async def stop(self) -> None:
+        await self._stop_writer()
+        loop = asyncio.get_running_loop()
+        if self._writer is not None:
+            await loop.run_in_executor(self._write_pool, self._writer.close)
+            self._writer = None
+        if self._jobs is not None:
+            await loop.run_in_executor(self._jobs_pool, self._release_jobs)
+        for pool in (self._write_pool, self._read_pool, self._bounded_pool, self._jobs_pool):
+            pool.shutdown(wait=True)
+        with self._lock:
+            for conn in self._read_conns:
+                conn.close()
+            self._read_conns.clear()
+
+    # ---- reads -------------------------------------------------------------------------
+
+    def _reader(self) -> PgConnection:
+        conn: PgConnection | None = getattr(self._local, "conn", None)
+        if conn is not None and conn.broken:
+            self._forget_reader(conn)
+            conn = None
+        if conn is None:
+            conn = connect(self.url, read_only=True)
+            self._local.conn = conn
+            with self._lock:
+                self._read_conns.append(conn)
+        return conn
+
+    def _forget_reader(self, conn: PgConnection) -> None:
+        self._local.conn = None
+        with self._lock:
+            if conn in self._read_conns:
+                self._read_conns.remove(conn)
+        with contextlib.suppress(psycopg.Error):
+            conn.close()
+
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        try:
+            conn = self._reader()
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc) from exc
+        try:
+            return fn(conn, *args)
+        except psycopg.OperationalError as exc:
+            if conn.broken:
+                self._forget_reader(conn)
+            raise _unavailable(exc) from exc
+        finally:
+            if not conn.broken:
+                with contextlib.suppress(psycopg.Error):
+                    conn.raw.rollback()  # read-only: nothing to keep, the snapshot ends
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_pool, self._run_read, fn, args)
+
+    async def read_bounded(self, fn: Callable[..., T], *args: Any, time_limit_s: float) -> T:
+        """On a thread and connection of their own, under a `statement_timeout` of what is
+        left of `time_limit_s` (PostgreSQL cancels the statement: `QueryInterrupted`)."""
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + time_limit_s
+        return await loop.run_in_executor(self._bounded_pool, self._run_bounded, fn, args, deadline)
+
+    def _run_bounded(self, fn: Callable[..., T], args: tuple[Any, ...], deadline: float) -> T:
+        def bounded(conn: PgConnection) -> T:
+            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            conn.execute(f"SET LOCAL statement_timeout = {left_ms}")
+            try:
+                return fn(conn, *args)
+            except pg_errors.QueryCanceled as exc:
+                raise QueryInterrupted(str(exc)) from None
+
+        self._local.deadline = deadline
+        try:
+            return self._run_read(bounded, ())
+        finally:
+            self._local.deadline = None
+
+    def deadline_passed(self) -> None:
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is not None and time.monotonic() > deadline:
+            raise QueryInterrupted("time limit reached")
+
+    # ---- writes ------------------------------------------------------------------------
+
+    def _writer_conn(self) -> PgConnection:
+        if self._writer is None or self._writer.broken:
+            if self._writer is not None:
+                with contextlib.suppress(psycopg.Error):
+                    self._writer.close()
+                self._writer = None
+            self._writer = connect(self.url)
+            event(log, logging.INFO, "db.reconnected", role="writer")
+        return self._writer
+
+    def _run_batch(self, batch: list[_Op]) -> None:
+        """The batch in one transaction, run again from the start after a lost deadlock."""
+        for attempt in range(1, RETRIES + 1):
+            conn = self._writer_conn()
+            try:
+                self._attempt(conn, batch)
+                return
+            except _Retry as exc:
+                with contextlib.suppress(psycopg.Error):
+                    conn.raw.rollback()
+                for op in batch:
+                    op.result, op.error = None, None
+                if attempt == RETRIES:
+                    raise Unavailable("the database is too busy; try again") from exc.__cause__
+                event(log, logging.INFO, "db.batch_retried", attempt=attempt, size=len(batch))
+                time.sleep(0.002 * attempt)
+            except BaseException:
+                if not conn.broken:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.raw.rollback()
+                raise
+
+    @staticmethod
+    def _lock_keys(conn: PgConnection, batch: list[_Op]) -> None:
+        keys = sorted({op.lock for op in batch if op.lock is not None})
+        if keys:
+            conn.raw.execute(_LOCK_SQL, (keys,))
+
+    def _attempt(self, conn: PgConnection, batch: list[_Op]) -> None:
+        self._lock_keys(conn, batch)
+        for op in batch:
+            before = conn.total_changes
+            try:
+                op.result = op.fn(conn, *op.args)
+            except _RETRYABLE as exc:
+                raise _Retry from exc
+            except psycopg.OperationalError:
+                raise
+            except Exception as exc:
+                if conn.total_changes != before or isinstance(exc, psycopg.Error):
+                    conn.raw.rollback()
+                    self._attempt_carefully(conn, batch)
+                    return
+                op.error = exc
+        conn.raw.commit()
+
+    def _attempt_carefully(self, conn: PgConnection, batch: list[_Op]) -> None:
+        self._lock_keys(conn, batch)
+        for op in batch:
+            op.result, op.error = None, None
+            conn.raw.execute("SAVEPOINT op")
+            try:
+                op.result = op.fn(conn, *op.args)
+            except _RETRYABLE as exc:
+                raise _Retry from exc
+            except psycopg.OperationalError:
+                raise
+            except Exception as exc:
+                conn.raw.execute("ROLLBACK TO SAVEPOINT op")
+                op.error = exc
+            conn.raw.execute("RELEASE SAVEPOINT op")
+        conn.raw.commit()
+
+    def _after_batch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Nothing to do between batches: PostgreSQL checkpoints by itself."""
+
+    # ---- jobs that run on one node -----------------------------------------------------
+
+    async def leader(self, job: str) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._jobs_pool, self._claim, job)
+
+    def _release_jobs(self) -> None:
+        """Free the jobs' locks before closing, so another node can take them at once
+        (closing alone frees them only once the server has noticed the session is gone)."""
+        conn, self._jobs = self._jobs, None
+        self._held.clear()
+        if conn is None:
+            return
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("SELECT pg_advisory_unlock_all()")
+        with contextlib.suppress(psycopg.Error):
+            conn.close()
+
+    def _claim(self, job: str) -> bool:
+        """Hold a session-level advisory lock per job on a connection of its own: the node
+        that holds it runs the job until it stops or loses the database (PostgreSQL then
+        frees the lock and another node takes the job over at its next turn)."""
+        try:
+            if self._jobs is None or self._jobs.closed or self._jobs.broken:
+                self._held.clear()
+                self._jobs = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+            if job not in self._held:
+                row = self._jobs.execute(
+                    "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (f"chatd job {job}",)
+                ).fetchone()
+                if row is not None and row[0]:
+                    self._held.add(job)
+        except psycopg.OperationalError as exc:
+            event(log, logging.WARNING, "db.job_claim_failed", job=job, error=type(exc).__name__)
+            return False
+        return job in self._held

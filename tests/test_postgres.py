@@ -1,0 +1,279 @@
+"""The PostgreSQL backend with several writers: what one SQLite process never faces.
+
+Two `Services` on one database stand for two nodes (each has its own writer connection and
+readers, as two processes would); the contract tests run on PostgreSQL through the
+parametrized `server` fixture, these cover the rest: migrations racing, seqs and client_ids
+across writers, a real deadlock, jobs that run once, and PostgreSQL going away and back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from chatd.cli import main
+from chatd.clock import SystemClock, now_ms
+from chatd.config import ConfigError, load
+from chatd.db import migrate, pgmigrate
+from chatd.db.migrate import SchemaError
+from chatd.db.postgres import PostgresDatabase
+from chatd.ids import new_id
+from chatd.models import Conversation, User
+from chatd.services.container import Services
+from chatd.services.messages import Draft
+from chatd.store import conversations, users
+
+from .conftest import ChatdServer, Team, start_server
+from .pgcluster import PostgresCluster
+
+BACKENDS = ("postgres",)
+
+
+def node_config(url: str, data_dir: Path) -> Any:
+    return load(
+        None,
+        {},
+        {
+            "storage.data_dir": str(data_dir),
+            "storage.backend": "postgres",
+            "storage.postgres_url": url,
+        },
+    )
+
+
+def make_room(conn: Any) -> tuple[User, User, str]:
+    now = now_ms(SystemClock())
+    ada = User(new_id(), f"ada{new_id()[:6].lower()}", "Ada", "member", True, now)
+    bob = User(new_id(), f"bob{new_id()[:6].lower()}", "Bob", "member", True, now)
+    users.insert(conn, ada, "not-a-hash")
+    users.insert(conn, bob, "not-a-hash")
+    room = Conversation(new_id(), "group", "room", "", now, ada.id, False, 0, now, [ada.id, bob.id])
+    conversations.insert(conn, room, None, None)
+    return ada, bob, room.id
+
+
+def test_migration_folders_match() -> None:
+    """Every SQLite migration has its PostgreSQL twin under the same number."""
+    sqlite_side = [name[:4] for _, name, _ in migrate.migrations()]
+    pg_side = [name[:4] for _, name, _ in migrate.migrations(pgmigrate.FOLDER)]
+    assert sqlite_side == pg_side
+
+
+def test_nodes_starting_together_migrate_once(postgres: PostgresCluster) -> None:
+    url = postgres.new_database()
+    results: list[Any] = []
+
+    def run() -> None:
+        try:
+            results.append(pgmigrate.migrate(url))
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    latest = len(migrate.migrations(pgmigrate.FOLDER))
+    assert results == [latest] * 4
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(latest,)]
+        conn.execute("UPDATE schema_version SET version = version + 1")
+    with pytest.raises(SchemaError, match="newer than this chatd"):
+        pgmigrate.migrate(url)
+
+
+def test_unreachable_database_is_a_clear_start_error(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError, match=r"storage\.postgres_url") as raised:
+        pgmigrate.migrate("postgresql://chatd:hunter2@127.0.0.1:1/chatd")
+    assert "hunter2" not in str(raised.value)
+    with pytest.raises(ConfigError, match=r"storage\.postgres_url"):
+        load(None, {}, {"storage.backend": "postgres"})
+
+
+@pytest.fixture
+def two_nodes(postgres: PostgresCluster, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    yield postgres.new_database(), tmp_path
+
+
+def test_two_writers_keep_seq_gapless_and_client_ids_idempotent(
+    two_nodes: tuple[str, Path],
+) -> None:
+    url, data_dir = two_nodes
+
+    async def scenario() -> None:
+        a = await Services.start(node_config(url, data_dir), background=False)
+        b = await Services.start(node_config(url, data_dir), background=False)
+        try:
+            ada, bob, room = await a.db.write(make_room)
+            sends = []
+            for i in range(60):
+                sends.append(a.messages.send(ada, room, Draft(f"a{i}")))
+                sends.append(b.messages.send(bob, room, Draft(f"b{i}")))
+            results = await asyncio.gather(*sends)
+            # the same client_id through both nodes at once, while a third party holds the
+            # counter row: both checks run before either insert unless the sends queue on
+            # the conversation's lock first (they must: one message, answered twice)
+            for i in range(3):
+                with psycopg.connect(url) as blocker:
+                    blocker.execute("UPDATE conversations SET topic = topic WHERE id = %s", (room,))
+                    pair = asyncio.gather(
+                        a.messages.send(ada, room, Draft(f"dup{i}", f"cid-{i}")),
+                        b.messages.send(ada, room, Draft(f"dup{i}", f"cid-{i}")),
+                    )
+                    await asyncio.sleep(0.3)
+                    blocker.commit()
+                done = await pair
+                assert done[0][0].id == done[1][0].id and done[0][0].seq == done[1][0].seq
+                assert sorted(made for _, made in done) == [False, True]
+                results += done
+            created = [m for m, made in results if made]
+            assert len(created) == 123
+            assert sorted(m.seq for m in created) == list(range(1, 124))
+            history, more = await b.messages.history(ada, room, None, 0, 200)
+            assert not more
+            assert [m.seq for m in history] == list(range(1, 124))
+            assert {m.id for m in history} == {m.id for m in created}
+        finally:
+            await a.stop()
+            await b.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_deadlock_between_writers_runs_the_batch_again(two_nodes: tuple[str, Path]) -> None:
+    """Two writers lock two rows in opposite orders: PostgreSQL aborts one, which retries."""
+    url, _ = two_nodes
+    pgmigrate.migrate(url)
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('x', 0), ('y', 0)")
+    both_hold_one = threading.Barrier(2, timeout=10)
+    calls: list[str] = []
+
+    def bump(conn: Any, first: str, second: str) -> None:
+        calls.append(first)
+        conn.execute("UPDATE meta SET value = value + 1 WHERE key = ?", (first,))
+        if len(calls) <= 2:  # the first attempts only: meet, then cross
+            both_hold_one.wait()
+        conn.execute("UPDATE meta SET value = value + 1 WHERE key = ?", (second,))
+
+    async def scenario() -> None:
+        one, two = PostgresDatabase(url, Path(".")), PostgresDatabase(url, Path("."))
+        await one.start()
+        await two.start()
+        try:
+            await asyncio.gather(one.write(bump, "x", "y"), two.write(bump, "y", "x"))
+        finally:
+            await one.stop()
+            await two.stop()
+
+    asyncio.run(scenario())
+    assert len(calls) == 3  # one of the two ran again
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT key, value FROM meta WHERE key IN ('x', 'y') ORDER BY key")
+        assert rows.fetchall() == [("x", 2), ("y", 2)]
+
+
+def test_jobs_run_on_one_node_at_a_time(two_nodes: tuple[str, Path]) -> None:
+    url, _ = two_nodes
+
+    async def scenario() -> None:
+        one, two = PostgresDatabase(url, Path(".")), PostgresDatabase(url, Path("."))
+        await one.start()
+        await two.start()
+        try:
+            assert await one.leader("sweep")
+            assert not await two.leader("sweep")
+            assert await one.leader("sweep")  # still the holder
+            assert await two.leader("prune")  # another job, another lock
+            await one.stop()  # its session ends, and with it the lock
+            assert await two.leader("sweep")
+        finally:
+            await two.stop()
+
+    asyncio.run(scenario())
+
+
+def test_backup_names_export_on_postgres(server: ChatdServer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["backup", str(tmp_path / "b")], env=server.storage_env)
+    assert result.exit_code != 0
+    assert "chatd export" in result.output
+    assert server.storage_env["CHATD_STORAGE_POSTGRES_URL"] not in result.output
+
+
+def test_database_down_answers_503_and_recovers(tmp_path: Path) -> None:
+    """A cluster of its own, stopped under a running node and started again."""
+    cluster = PostgresCluster().start()
+    srv = None
+    try:
+        url = cluster.new_database()
+        srv = start_server(
+            tmp_path, storage_backend="postgres", storage_postgres_url=url, auth_registration="open"
+        )
+        team = Team(srv)
+        with srv.client(team.admin_token) as http:
+            made = http.post("/api/v1/conversations", json={"kind": "group", "members": []})
+            assert made.status_code == 201, made.text
+            cid = made.json()["conversation"]["id"]
+            path = f"/api/v1/conversations/{cid}/messages"
+            assert http.post(path, json={"body": "before"}).status_code == 201
+            assert http.get("/readyz").status_code == 200
+            cluster.pg_ctl("stop")
+            down = http.post(path, json={"body": "while down"})
+            assert down.status_code == 503, down.text
+            assert down.json()["error"]["code"] == "unavailable"
+            assert http.get(path).status_code == 503
+            assert http.get("/readyz").status_code == 503
+            assert http.get("/healthz").status_code == 200
+            cluster.pg_ctl("start")
+            assert wait_for(lambda: http.get("/readyz").status_code == 200)
+            after = http.post(path, json={"body": "after"})
+            assert after.status_code == 201, after.text
+            bodies = [m["body"] for m in http.get(path).json()["messages"]]
+            assert bodies == ["before", "after"]
+        assert url not in srv.log and "CHATD_STORAGE_POSTGRES_URL" not in srv.log
+    finally:
+        if srv is not None:
+            srv.stop()
+        cluster.stop()
+
+
+def wait_for(check: Any, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def test_sqlite_path_imports_no_cluster_dependency(tmp_path: Path) -> None:
+    """psycopg is an extra (`chatd[cluster]`): the embedded default never loads it."""
+    code = (
+        "import asyncio, sys\n"
+        "from chatd.config import load\n"
+        "from chatd.services.container import Services\n"
+        "async def main():\n"
+        f"    s = await Services.start(load(None, {{}}, {{'storage.data_dir': {str(tmp_path)!r}}}),"
+        " background=False)\n"
+        "    await s.stop()\n"
+        "asyncio.run(main())\n"
+        "import chatd.app, chatd.cli\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'nats')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
