@@ -207,10 +207,12 @@ def backend_env(request: pytest.FixtureRequest, backend: str) -> dict[str, str]:
 def server(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
 ) -> Iterator[ChatdServer]:
-    """One server per test module and backend, registration open, short presence timers."""
+    """One server per test module and backend, registration open, short presence timers,
+    no default channels (each test decides who shares a conversation with whom)."""
     srv = start_server(
         tmp_path_factory.mktemp("data"),
         auth_registration="open",
+        auth_default_channels="",
         presence_away_after_s="2",
         presence_offline_grace_s="1",
         **backend_env(request, backend),

@@ -32,7 +32,7 @@ from .conftest import PASSWORD, ChatdServer, Team, start_server
 EXPORTED = {
     "users", "invites", "conversations", "members", "messages", "mentions", "blobs", "files",
     "message_files", "reactions", "webhooks", "commands", "outgoing_hooks",
-    "notify_keys", "push_subscriptions", "email_digests",
+    "notify_keys", "push_subscriptions", "email_digests", "avatars",
 }  # fmt: skip
 
 
@@ -71,7 +71,7 @@ def test_every_table_is_reviewed(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    srv = start_server(tmp_path_factory.mktemp("source"))
+    srv = start_server(tmp_path_factory.mktemp("source"), auth_default_channels="")
     yield srv
     srv.stop()
 

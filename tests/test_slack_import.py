@@ -105,7 +105,7 @@ def test_markup_conversion_as_the_contract_spells_it() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    srv = start_server(tmp_path_factory.mktemp("slack"))
+    srv = start_server(tmp_path_factory.mktemp("slack"), auth_default_channels="")
     yield srv
     srv.stop()
 

@@ -305,6 +305,7 @@ def test_admin_deactivates_a_user(
     dialog = admin.page.get_by_role("dialog", name="Admin")
     dialog.get_by_label("Search people").fill("carl")
     dialog.get_by_role("button", name="Deactivate carl").click()
+    dialog.get_by_role("button", name="Yes, deactivate").click()  # it asks first
     expect(dialog.get_by_role("button", name="Reactivate carl")).to_be_visible()
     expect(dialog).to_contain_text("deactivated")
     expect(carl.page.get_by_role("button", name="Sign in")).to_be_visible()  # socket closed 4001

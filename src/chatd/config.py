@@ -141,6 +141,11 @@ class AuthConfig:
         minimum=1,
     )
     login_window_s: int = setting(900, "window of the login throttle", minimum=1)
+    # the web client's second round
+    default_channels: tuple[str, ...] = setting(
+        ("general",),
+        "channels created at setup that every new account joins; an empty list makes none",
+    )
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,17 @@ class ClusterConfig:
     @property
     def nats_servers(self) -> list[str]:
         return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+
+
+CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
+
+
+def _check_channel_names(names: tuple[str, ...]) -> None:
+    for name in names:
+        if not CHANNEL_NAME.fullmatch(name.lower()):
+            raise ConfigError(
+                f"auth.default_channels: {name!r} is not a channel name (1-80 of a-z 0-9 - _)"
+            )
 
 
 def _check_cluster(values: dict[str, Any]) -> None:
@@ -468,6 +484,7 @@ def load(
         raise ConfigError("storage.backend is postgres: set storage.postgres_url too")
     _check_cluster(values)
     _check_tls(values)
+    _check_channel_names(values["auth.default_channels"])
     sections: dict[str, Any] = {}
     for section, cls in _SECTION_TYPES.items():
         fields = {f.name: values[f"{section}.{key_of(f.name)}"] for f in dataclasses.fields(cls)}

@@ -45,6 +45,12 @@ class Unauthorized(ChatdError):
     status, code, default_message = 401, "unauthorized", "sign in first"
 
 
+class AccountDisabled(Unauthorized):
+    """The right password for a deactivated account (a wrong one stays `unauthorized`)."""
+
+    code, default_message = "account_disabled", "this account is deactivated; ask an admin"
+
+
 class Forbidden(ChatdError):
     status, code, default_message = 403, "forbidden", "you may not do that"
 

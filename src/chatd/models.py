@@ -26,6 +26,15 @@ class User:
     role: str
     active: bool
     created_at: int
+    avatar_key: str | None = None  # names the current avatar; None: the client draws initials
+
+    @property
+    def avatar_url(self) -> str | None:
+        """Changes with the image, so the image can be cached for good."""
+        if self.avatar_key is None:
+            return None
+        return f"/api/v1/users/{self.id}/avatar?v={self.avatar_key}"
+
     bot: bool = False
 
     @property
@@ -44,6 +53,7 @@ class User:
             "role": self.role,
             "active": self.active,
             "created_at": iso_ms(self.created_at),
+            "avatar_url": self.avatar_url,
             "bot": self.bot,
         }
 
@@ -167,6 +177,10 @@ class Message:
     mentions: list[str] = field(default_factory=list)
     pinned_at: int | None = None
     reply_count: int = 0
+    # threads (the web client's second round)
+    thread: bool = False
+    thread_reply_count: int = 0
+    reply_user_ids: list[str] = field(default_factory=list)
     via: Via | None = None
 
     def to_json(self) -> JSON:
@@ -187,6 +201,9 @@ class Message:
             "mentions": [] if deleted else self.mentions,
             "pinned": self.pinned_at is not None and not deleted,
             "reply_count": self.reply_count,
+            "thread": self.thread,
+            "thread_reply_count": self.thread_reply_count,
+            "reply_user_ids": self.reply_user_ids,
             "via": None if self.via is None else self.via.to_json(),
         }
 

@@ -15,7 +15,11 @@ async def send(request: Request) -> Response:
     principal = await require_user(request)
     body = await json_object(request)
     draft = Draft(
-        body.get("body"), body.get("client_id"), body.get("reply_to"), body.get("file_ids")
+        body.get("body"),
+        body.get("client_id"),
+        body.get("reply_to"),
+        body.get("file_ids"),
+        body.get("thread"),
     )
     message, created = await services(request).messages.send(
         principal.user, request.path_params["id"], draft

@@ -40,7 +40,7 @@ NULLABLE_STR: Schema = {"type": ["string", "null"]}
 COMPONENTS: dict[str, Schema] = {
     "User": obj(
         id=STR, username=STR, display_name=STR, role={"enum": ["admin", "member"]},
-        active=BOOL, created_at=TIME, bot=BOOL,
+        active=BOOL, created_at=TIME, bot=BOOL, avatar_url=NULLABLE_STR,
     ),
     "Session": obj(
         id=STR, created_at=TIME, last_used_at=TIME, user_agent=STR, ip=STR, current=BOOL
@@ -63,6 +63,7 @@ COMPONENTS: dict[str, Schema] = {
         files={"type": "array", "items": ref("File")},
         reactions={"type": "array", "items": ref("Reaction")}, mentions=IDS, pinned=BOOL,
         reply_count=INT, via={"oneOf": [{"type": "null"}, ref("Via")]},
+        thread=BOOL, thread_reply_count=INT, reply_user_ids=IDS,
     ),
     # integrations
     "Via": obj(kind={"enum": ["webhook", "command"]}, id=STR, name=STR),
@@ -195,7 +196,7 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
                                                           body=obj(muted=BOOL, notify=STR)),
     ("POST", f"{API}/conversations/{{id}}/messages"): op(
         "send a message", 201, ONE["Message"],
-        body=obj(("body",), body=STR, client_id=STR, reply_to=STR, file_ids=IDS),
+        body=obj(("body",), body=STR, client_id=STR, reply_to=STR, file_ids=IDS, thread=BOOL),
     ),
     ("GET", f"{API}/conversations/{{id}}/messages"): op(
         "history", answer=LIST_MESSAGES, query=(("before", INT), ("after", INT), LIMIT)
@@ -228,6 +229,33 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
     ("GET", f"{API}/presence"): op(
         "presence of the people the caller shares a conversation with",
         answer=obj(presence={"type": "array", "items": ref("Presence")}),
+    ),
+    # the web client's second round
+    ("PUT", f"{API}/users/me/avatar"): op(
+        "set the caller's avatar (PNG, JPEG, GIF or WebP; stored as a square WebP)",
+        answer=ONE["User"], media="multipart/form-data",
+        body=obj(("file",), file={"type": "string", "format": "binary"}),
+    ),
+    ("DELETE", f"{API}/users/me/avatar"): op("remove the caller's avatar", answer=ONE["User"]),
+    ("GET", f"{API}/users/{{id}}/avatar"): op("a user's avatar (its bytes)",
+                                              query=(("v", STR),)),
+    ("GET", f"{API}/mentions"): op(
+        "messages that mention the caller, newest first",
+        answer=obj(messages={"type": "array", "items": ref("Message")}, next_cursor=NULLABLE_STR),
+        query=(("cursor", STR), LIMIT),
+    ),
+    ("GET", f"{API}/admin/invites"): op(
+        "unexpired invites",
+        answer=obj(invites={"type": "array", "items": obj(
+            code=STR, url=STR, created_at=TIME, created_by=NULLABLE_STR,
+            expires_at={"type": ["string", "null"], "format": "date-time"},
+            max_uses={"type": ["integer", "null"]}, uses=INT,
+        )}),
+    ),
+    ("DELETE", f"{API}/admin/invites/{{code}}"): op("revoke an invite", 204),
+    ("POST", f"{API}/admin/users/{{id}}/password"): op(
+        "set a user's password; their sessions end", 204,
+        body=obj(("password",), password=STR),
     ),
     # integrations: bots, incoming webhooks, slash commands, outgoing webhooks
     ("POST", f"{API}/admin/bots"): op("create a bot; its token is shown once", 201,

@@ -17,6 +17,7 @@ from . import (
     notify,
     openapi,
     ops,
+    profiles,
     team,
     users,
     web,
@@ -84,6 +85,14 @@ def table() -> list[BaseRoute]:
         Route(f"{API}/admin/users", users.admin_list_users, methods=["GET"]),
         Route(f"{API}/admin/users", users.admin_create_user, methods=["POST"]),
         Route(f"{API}/admin/users/{{id}}", users.admin_update_user, methods=["PATCH"]),
+        # the web client's second round: avatars, mentions, invite and password admin
+        Route(f"{API}/users/me/avatar", profiles.put_avatar, methods=["PUT"]),
+        Route(f"{API}/users/me/avatar", profiles.delete_avatar, methods=["DELETE"]),
+        Route(f"{API}/users/{{id}}/avatar", profiles.get_avatar, methods=["GET"]),
+        Route(f"{API}/mentions", profiles.mentions, methods=["GET"]),
+        Route(f"{API}/admin/invites", profiles.list_invites, methods=["GET"]),
+        Route(f"{API}/admin/invites/{{code}}", profiles.revoke_invite, methods=["DELETE"]),
+        Route(f"{API}/admin/users/{{id}}/password", profiles.set_password, methods=["POST"]),
         # integrations: bots, incoming webhooks, slash commands, outgoing webhooks
         Route(f"{API}/admin/bots", bots.create, methods=["POST"]),
         Route(f"{API}/admin/bots", bots.list_all, methods=["GET"]),

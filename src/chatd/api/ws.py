@@ -308,7 +308,11 @@ class Socket:
     async def _send(self, frame: dict[str, Any], ref: str | None) -> None:
         conversation_id = validation.identifier(frame.get("conversation_id"), "conversation_id")
         draft = Draft(
-            frame.get("body"), frame.get("client_id"), frame.get("reply_to"), frame.get("file_ids")
+            frame.get("body"),
+            frame.get("client_id"),
+            frame.get("reply_to"),
+            frame.get("file_ids"),
+            frame.get("thread"),
         )
         await self.slots.acquire()
         try:

@@ -113,6 +113,8 @@ class Hub:
     _pending: list[_Pending | Revoke] = field(default_factory=list)
     _flush_scheduled: bool = False
     turn: Turn = field(default_factory=Turn)  # the sockets' writes, shared by their outboxes
+    # a user's current `presence` frame, for introducing new contacts (set by presence)
+    presence_of: Callable[[str], dict[str, Any]] | None = None
     _changes: list[tuple[bool, str, str]] | None = None  # see record_membership
 
     def __post_init__(self) -> None:
@@ -232,11 +234,15 @@ class Hub:
             return
         frame = item.frame
         kind = frame.get("type")
+        contacts: dict[str, set[str]] = {}
         if item.conversation_id is not None:
             if kind == "conversation.created":
-                for user_id in frame["conversation"]["members"]:
+                members = frame["conversation"]["members"]
+                contacts = self._contacts_of_new(members)
+                for user_id in members:
                     self._add_member(item.conversation_id, user_id)
             elif kind == "member.added":
+                contacts = self._contacts_of_joiner(item.conversation_id, frame["user_id"])
                 self._add_member(item.conversation_id, frame["user_id"])
             recipients = self._members_of(item.conversation_id)
             if kind == "member.removed":  # the removed user hears it too, then nothing more
@@ -245,6 +251,49 @@ class Hub:
             recipients = item.user_ids
         encoded = item.encoded if item.encoded is not None else encode(frame)
         self._queue(_Pending(recipients, item.skip_user, item.skip_conn, encoded))
+        if contacts:
+            self._introduce(contacts)
+
+    # ---- presence for new contacts -------------------------------------------------------
+    # Presence goes to the users who share a conversation, so two people who come to share
+    # their first one would see each other offline until a reload: each connected one hears
+    # the other's presence at once. Worked out here, where the membership change happens,
+    # from the peers before it; only users with sockets here are told (other nodes do theirs).
+
+    def _contacts_of_new(self, members: list[str]) -> dict[str, set[str]]:
+        """listener -> users they share a conversation with for the first time."""
+        everyone = set(members)
+        found: dict[str, set[str]] = {}
+        for user_id in everyone:
+            if user_id in self._sockets:
+                new = everyone - self.peers(user_id)
+                if new:
+                    found[user_id] = new
+        return found
+
+    def _contacts_of_joiner(self, conversation_id: str, joiner: str) -> dict[str, set[str]]:
+        current = self._members.get(conversation_id, set())
+        if joiner in current:
+            return {}
+        new = current - self.peers(joiner)
+        found: dict[str, set[str]] = {}
+        if new and joiner in self._sockets:
+            found[joiner] = new
+        for user_id in new:
+            if user_id in self._sockets:
+                found[user_id] = {joiner}
+        return found
+
+    def _introduce(self, contacts: dict[str, set[str]]) -> None:
+        if self.presence_of is None:
+            return
+        listeners_of: dict[str, list[str]] = {}
+        for listener, users in contacts.items():
+            for user_id in users:
+                listeners_of.setdefault(user_id, []).append(listener)
+        for user_id, listeners in listeners_of.items():
+            encoded = encode(self.presence_of(user_id))
+            self._queue(_Pending(tuple(listeners), None, None, encoded))
 
     def _queue(self, entry: _Pending | Revoke) -> None:
         self._pending.append(entry)

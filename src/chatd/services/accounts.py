@@ -23,6 +23,7 @@ from chatd.clock import Clock, now_ms
 from chatd.config import Config
 from chatd.db.database import Database
 from chatd.errors import (
+    AccountDisabled,
     Conflict,
     Forbidden,
     NotFound,
@@ -36,6 +37,7 @@ from chatd.models import Session, User
 from chatd.realtime.hub import Hub, Revoke
 from chatd.realtime.protocol import CLOSE_UNAUTHORIZED
 from chatd.services import validation
+from chatd.services.onboarding import DefaultChannels, Joined
 from chatd.services.throttle import FailureWindow
 from chatd.store import invites, sessions, users
 
@@ -76,11 +78,21 @@ def _new_user(username: str, display_name: str, role: str, now: int) -> User:
 
 
 class Accounts:
-    def __init__(self, db: Database, hub: Hub, config: Config, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        config: Config,
+        clock: Clock,
+        onboarding: DefaultChannels | None = None,
+    ) -> None:
         self.db = db
         self.hub = hub
         self.config = config
         self.clock = clock
+        self.onboarding = onboarding or DefaultChannels(
+            db, hub, clock, config.auth.default_channels
+        )
         self.setup_token = secrets.token_urlsafe(24)
         self._hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
         self._dummy_hash: str | None = None
@@ -219,13 +231,14 @@ class Accounts:
         hashed = await self.hash_password(secret)
         session, bearer, store_session = self.session_op(user.id, client)
 
-        def create(conn: sqlite3.Connection) -> None:
+        def create(conn: sqlite3.Connection) -> Joined:
             if users.count(conn) > 0:
                 raise Conflict("this server is already set up")
             users.insert(conn, user, hashed)
             store_session(conn)
+            return self.onboarding.join(conn, user.id, owner_id=user.id)
 
-        await self.db.write(create)
+        await self.db.write(create, after=self.onboarding.announce)
         event(log, logging.INFO, "setup.done", user_id=user.id, username=user.username)
         return SignedIn(user, bearer, session)
 
@@ -263,15 +276,16 @@ class Accounts:
         hashed = await self.hash_password(secret)
         session, bearer, store_session = self.session_op(user.id, client)
 
-        def create(conn: sqlite3.Connection) -> None:
+        def create(conn: sqlite3.Connection) -> Joined:
             if mode == "invite" and not invites.consume(conn, token_hash(code or ""), now):
                 raise Forbidden("registration needs a valid invite code")
             if users.username_taken(conn, name):
                 raise Conflict("that username is taken", fields={"username": "is taken"})
             users.insert(conn, user, hashed)
             store_session(conn)
+            return self.onboarding.join(conn, user.id)
 
-        await self.db.write(create)
+        await self.db.write(create, after=self.onboarding.announce)
         self._ip_failures.forgive(client.ip)
         event(log, logging.INFO, "user.registered", user_id=user.id, username=user.username)
         return SignedIn(user, bearer, session)
@@ -303,10 +317,12 @@ class Accounts:
             ok = False
         else:
             # a bot has no password (its hash is empty) and never signs in
-            ok = not found[0].bot and await self._verify(found[1], secret) and found[0].active
-        if not ok or found is None:
+            ok = not found[0].bot and await self._verify(found[1], secret)
+        if not ok or found is None or not found[0].active:
             who = {"user_id": found[0].id} if found else {"name_tag": self._name_tag(name)}
             event(log, logging.INFO, "login.failed", ip=client.ip, **who)
+            if ok and found is not None:  # only the right password learns the account is off
+                raise AccountDisabled()
             raise Unauthorized("wrong username or password")
         self._user_failures.reset(name)
         self._ip_failures.forgive(client.ip)

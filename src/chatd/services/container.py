@@ -25,6 +25,7 @@ from chatd.db.database import Database, SqliteDatabase, connect
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
+from chatd.services.avatars import Avatars
 from chatd.services.bots import Bots
 from chatd.services.commands import Commands
 from chatd.services.conversations import Conversations
@@ -137,6 +138,7 @@ class Services:
     commands: Commands
     outgoing: OutgoingHooks
     notify: Notify
+    avatars: Avatars
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     link: ClusterLink | None = None  # one node of several (cluster.bus = "nats")
     registry: NodeRegistry | None = None  # on PostgreSQL: who else runs on this database
@@ -200,6 +202,7 @@ class Services:
             Bots(db, hub, accounts, users, clock),
             *integrations,
             notify,
+            Avatars(db, users.announce),
         )
         if bus is not None and cluster_tracker is not None:
             link = cluster.ClusterLink(db, hub, bus, cluster_tracker, accounts.forget_sessions)
@@ -217,6 +220,7 @@ class Services:
             services.spawn(services.outgoing.run(), "outgoing-hooks")
             for coro, name in notify.background():
                 services.spawn(coro, name)
+            services.spawn(accounts.onboarding.watch(), "default-channels")
         return services
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

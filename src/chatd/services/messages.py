@@ -33,6 +33,7 @@ class Draft:
     client_id: Any = None
     reply_to: Any = None
     file_ids: Any = None
+    thread: Any = None  # true: a reply in reply_to's thread, not in the flow
 
 
 def _member_names(conn: sqlite3.Connection, conversation_id: str) -> dict[str, str]:
@@ -84,6 +85,17 @@ def load_visible(
     return message, found
 
 
+def _parse_cursor(value: Any) -> tuple[int, str] | None:
+    """`next_cursor` of the mentions view: "<created_at ms>.<message id>"."""
+    if value is None or value == "":
+        return None
+    text = value if isinstance(value, str) else ""
+    at, _, message_id = text.partition(".")
+    if not at.isdigit() or not message_id or len(text) > 100:
+        raise validation.fail("cursor", "is not a cursor from this list")
+    return int(at), message_id
+
+
 class Messages:
     def __init__(
         self, db: Database, hub: Hub, clock: Clock, max_chars: int, indexer: SearchIndexer
@@ -118,6 +130,9 @@ class Messages:
         if draft.reply_to is not None:
             reply_to = validation.identifier(draft.reply_to, "reply_to")
         file_ids = self._file_ids(draft.file_ids)
+        thread = False if draft.thread is None else validation.boolean(draft.thread, "thread")
+        if thread and reply_to is None:
+            raise validation.fail("reply_to", "a thread reply needs the message it replies to")
         max_chars = self.max_chars
 
         def send(conn: sqlite3.Connection) -> tuple[Message, bool, Message | None]:
@@ -130,21 +145,36 @@ class Messages:
                 if earlier is not None:
                     messages.hydrate(conn, [earlier])
                     return earlier, False, None
-            if reply_to is not None and messages.conversation_of(conn, reply_to) != conversation_id:
-                raise validation.fail("reply_to", "is not a message of this conversation")
+            parent_id = reply_to
+            if reply_to is not None:
+                target = messages.reply_target(conn, reply_to)
+                if target is None or target[0] != conversation_id:
+                    raise validation.fail("reply_to", "is not a message of this conversation")
+                if thread:
+                    parent_id = target[1]  # a reply to a thread reply joins its root's thread
             now = now_ms(self.clock)
             seq = conversations.next_seq(conn, conversation_id, found.last_seq, now)
             message = Message(
-                new_id(), conversation_id, seq, user.id, body, now, None, False, reply_to, client_id
+                new_id(),
+                conversation_id,
+                seq,
+                user.id,
+                body,
+                now,
+                None,
+                False,
+                parent_id,
+                client_id,
             )
+            message.thread = thread
             messages.insert(conn, message)
             conversations.own_message_added(conn, conversation_id, user.id)
             if file_ids:
                 message.files = _attach(conn, message, user.id, file_ids)
             _set_mentions(conn, message, found.kind, new=True)
             parent = None
-            if reply_to is not None:
-                parent, _ = load_visible(conn, user, reply_to)  # its reply_count just changed
+            if parent_id is not None:
+                parent, _ = load_visible(conn, user, parent_id)  # its reply_count just changed
             return message, True, parent
 
         def announce(result: tuple[Message, bool, Message | None]) -> None:
@@ -262,6 +292,24 @@ class Messages:
 
         return await self.db.read(read)
 
+    async def mentioning(
+        self, user: User, cursor: Any, limit: Any
+    ) -> tuple[list[Message], str | None]:
+        """Messages that mention the caller, newest first; the cursor of the next page."""
+        size = validation.limit(limit)
+        before = _parse_cursor(cursor)
+
+        def read(conn: sqlite3.Connection) -> list[Message]:
+            found = messages.mentioning(conn, user.id, before, size + 1)
+            messages.hydrate(conn, found[:size])
+            return found
+
+        found = await self.db.read(read)
+        page = found[:size]
+        if len(found) > size and page:
+            return page, f"{page[-1].created_at}.{page[-1].id}"
+        return page, None
+
     async def edit(self, user: User, message_id: str, body: Any) -> Message:
         max_chars = self.max_chars
 
@@ -284,7 +332,7 @@ class Messages:
         return await self.db.write(edit, after=lambda m: self._publish(m, "message.updated"))
 
     async def delete(self, user: User, message_id: str) -> None:
-        def delete(conn: sqlite3.Connection) -> Message | None:
+        def delete(conn: sqlite3.Connection) -> tuple[Message, Message | None] | None:
             message, found = load_visible(conn, user, message_id)
             allowed = (
                 message.author_id == user.id
@@ -300,10 +348,18 @@ class Messages:
             conversations.own_message_deleted(
                 conn, message.conversation_id, message.author_id, message.seq
             )
-            return message
+            parent = None
+            if message.thread and message.reply_to is not None:  # its root's thread shrank
+                parent = messages.get(conn, message.reply_to)
+                if parent is not None:
+                    messages.hydrate(conn, [parent])
+            return message, parent
 
-        def announce(message: Message | None) -> None:
-            if message is not None:
+        def announce(result: tuple[Message, Message | None] | None) -> None:
+            if result is not None:
+                message, parent = result
+                if parent is not None:
+                    self._publish(parent, "message.updated")
                 frame = {
                     "type": "message.deleted",
                     "conversation_id": message.conversation_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from chatd.clock import Clock
 from chatd.db.database import Database
@@ -26,6 +27,10 @@ class PresenceService:
         self.clock = clock
         self._typing: dict[tuple[str, str], float] = {}
         hub.broker.subscribe(self._on_event)
+        hub.presence_of = self._presence_frame
+
+    def _presence_frame(self, user_id: str) -> dict[str, Any]:
+        return {"type": "presence", "presence": self.tracker.current(user_id).to_json()}
 
     def _on_event(self, item: Event | Revoke) -> None:
         """A sent message ends its author's typing (clients clear the indicator on it): the

@@ -18,6 +18,8 @@ from chatd.realtime.hub import Event, Hub, Revoke
 from chatd.realtime.protocol import CLOSE_UNAUTHORIZED
 from chatd.services import validation
 from chatd.services.accounts import Accounts, Principal, token_hash
+from chatd.services.onboarding import Joined
+from chatd.store import conversations as conversation_store
 from chatd.store import invites, sessions, users
 
 log = logging.getLogger("chatd.users")
@@ -40,6 +42,12 @@ class Invite:
     url: str
     expires_at: int | None
     max_uses: int | None
+    created_at: int = 0
+    created_by: str | None = None
+    uses: int = 0
+
+
+MAX_LISTED_INVITES = 1000
 
 
 class Users:
@@ -52,7 +60,7 @@ class Users:
         self.site = site
         self.clock = clock
 
-    def _announce(self, user: User) -> None:
+    def announce(self, user: User) -> None:
         self.accounts.forget_sessions()  # cached principals carry the old user
         frame = {"type": "user.updated", "user": user.to_json()}
         self.hub.publish(Event(frame, user_ids=tuple(self.hub.peers(user.id))))
@@ -80,7 +88,7 @@ class Users:
 
         def announce(user: User | None) -> None:
             if user is not None:
-                self._announce(user)
+                self.announce(user)
 
         updated = await self.db.write(update, after=announce)
         if updated is None:
@@ -114,12 +122,18 @@ class Users:
         user = User(new_id(), name, shown, role or "member", True, now_ms(self.clock))
         hashed = await self.accounts.hash_password(secret)
 
-        def create(conn: sqlite3.Connection) -> None:
+        onboarding = self.accounts.onboarding
+
+        def create(conn: sqlite3.Connection) -> Joined:
             if users.username_taken(conn, name):
                 raise Conflict("that username is taken", fields={"username": "is taken"})
             users.insert(conn, user, hashed)
+            done = onboarding.join(conn, user.id)
+            if principal is None and (done.created or done.joined):
+                conversation_store.bump_members_epoch(conn)  # a running server routes them
+            return done
 
-        await self.db.write(create)
+        await self.db.write(create, after=onboarding.announce)
         event(log, logging.INFO, "user.created", user_id=user.id, username=name, role=user.role)
         return user
 
@@ -155,7 +169,7 @@ class Users:
         user, _revoked = await self.db.write(change)
         if active is False:
             self.hub.publish(Revoke(CLOSE_UNAUTHORIZED, "account disabled", user_ids=(user.id,)))
-        self._announce(user)
+        self.announce(user)
         event(
             log, logging.INFO, "user.updated", user_id=user.id, active=user.active, role=user.role
         )
@@ -173,18 +187,30 @@ class Users:
         user = await self.by_username(username)
         if user.bot:
             raise Conflict(f"{username} is a bot: it has a token, never a password")
+        await self._reset_password(user.id, validation.password(password))
+
+    async def admin_set_password(self, principal: Principal, user_id: str, password: Any) -> None:
+        """An admin sets someone's password (they forgot it); every session of theirs ends."""
+        self.require_admin(principal)
         secret = validation.password(password)
+        await self.get(user_id)
+        await self._reset_password(user_id, secret)
+        event(log, logging.INFO, "password.reset", user_id=user_id, by=principal.user.id)
+
+    async def _reset_password(self, user_id: str, secret: str) -> None:
         hashed = await self.accounts.hash_password(secret)
 
         def change(conn: sqlite3.Connection) -> None:
-            users.activate_if_passwordless(conn, user.id)  # imported from Slack: now usable
-            users.set_password_hash(conn, user.id, hashed)
-            sessions.delete_for_user(conn, user.id)
+            if users.password_hash(conn, user_id) is None:
+                raise NotFound("no such user")
+            users.activate_if_passwordless(conn, user_id)  # imported from Slack: now usable
+            users.set_password_hash(conn, user_id, hashed)
+            sessions.delete_for_user(conn, user_id)
             sessions.bump_auth_epoch(conn)
 
         await self.db.write(change)
         self.accounts.forget_sessions()
-        self.hub.publish(Revoke(CLOSE_UNAUTHORIZED, "password changed", user_ids=(user.id,)))
+        self.hub.publish(Revoke(CLOSE_UNAUTHORIZED, "password changed", user_ids=(user_id,)))
 
     async def list_all(self) -> list[User]:
         return await self.db.read(users.list_all)
@@ -207,7 +233,33 @@ class Users:
         now = now_ms(self.clock)
         expires_at = now + seconds * 1000
         creator = principal.user.id if principal else None
-        await self.db.write(invites.insert, token_hash(code), creator, now, expires_at, uses)
+        await self.db.write(invites.insert, token_hash(code), creator, now, expires_at, uses, code)
         event(log, logging.INFO, "invite.created", by=creator, max_uses=uses, expires_at=expires_at)
-        url = f"{self.site.url}/register#invite={code}"
-        return Invite(code, url, expires_at, uses)
+        return Invite(code, self._invite_url(code), expires_at, uses, now, creator)
+
+    def _invite_url(self, code: str) -> str:
+        return f"{self.site.url}/register#invite={code}"
+
+    async def list_invites(self, principal: Principal) -> list[Invite]:
+        """Unexpired invites (used-up ones too, so an admin sees them), newest first."""
+        self.require_admin(principal)
+        rows = await self.db.read(invites.list_unexpired, now_ms(self.clock), MAX_LISTED_INVITES)
+        return [
+            Invite(
+                row.code,
+                self._invite_url(row.code),
+                row.expires_at,
+                row.max_uses,
+                row.created_at,
+                row.created_by,
+                row.uses,
+            )
+            for row in rows
+        ]
+
+    async def revoke_invite(self, principal: Principal, code: str) -> None:
+        """Delete an invite: registration with it fails from the next request on."""
+        self.require_admin(principal)
+        if not await self.db.write(invites.delete, token_hash(code)):
+            raise NotFound("no such invite")
+        event(log, logging.INFO, "invite.revoked", by=principal.user.id)

@@ -330,6 +330,38 @@ def all_memberships(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     ]
 
 
+# ---- default channels (the web client's second round) -----------------------------------
+
+
+def channel_by_key(conn: sqlite3.Connection, channel_key: str) -> tuple[str, bool] | None:
+    """(id, archived) of the channel with this lower-case name."""
+    row = conn.execute(
+        "SELECT id, archived FROM conversations WHERE channel_key = ?", (channel_key,)
+    ).fetchone()
+    return None if row is None else (str(row[0]), bool(row[1]))
+
+
+def memberships_of(conn: sqlite3.Connection, conversation_ids: list[str]) -> list[tuple[str, str]]:
+    """(conversation_id, user_id) of every member of these conversations."""
+    found: list[tuple[str, str]] = []
+    for chunk, marks in in_groups(conversation_ids):
+        rows = conn.execute(
+            f"SELECT conversation_id, user_id FROM members WHERE conversation_id IN ({marks})",
+            chunk,
+        )
+        found += [(str(c), str(u)) for c, u in rows]
+    return found
+
+
+def bump_members_epoch(conn: sqlite3.Connection) -> None:
+    conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'members_epoch'")
+
+
+def members_epoch(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'members_epoch'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def all_last_seqs(conn: sqlite3.Connection) -> dict[str, int]:
     """Every conversation's last seq: where a cluster node's delivery order starts."""
     return {

@@ -13,13 +13,15 @@ from chatd.store.dialect import is_postgres
 _COLUMNS = (
     "id, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to, "
     "client_id, pinned_at, "
-    "(SELECT count(*) FROM messages r WHERE r.reply_to = messages.id), via_kind, via_id, via_name"
+    "(SELECT count(*) FROM messages r WHERE r.reply_to = messages.id), via_kind, via_id, via_name, "
+    "thread"
 )
+MAX_REPLY_USERS = 20  # faces a root shows of who replied
 
 
 def _message(row: tuple[object, ...]) -> Message:
     (id_, conversation_id, seq, author_id, body, created_at, edited_at, deleted, reply_to,
-     client_id, pinned_at, reply_count, via_kind, via_id, via_name) = row  # fmt: skip
+     client_id, pinned_at, reply_count, via_kind, via_id, via_name, thread) = row  # fmt: skip
     return Message(
         id=str(id_),
         conversation_id=str(conversation_id),
@@ -34,12 +36,13 @@ def _message(row: tuple[object, ...]) -> Message:
         pinned_at=None if pinned_at is None else int(pinned_at),  # type: ignore[call-overload]
         reply_count=int(reply_count),  # type: ignore[call-overload]
         via=None if via_kind is None else Via(str(via_kind), str(via_id), str(via_name)),
+        thread=bool(thread),
     )
 
 
 _INSERT = (
     "INSERT INTO messages (id, conversation_id, seq, author_id, body, created_at, reply_to, "
-    "client_id, via_kind, via_id, via_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "client_id, via_kind, via_id, via_name, thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_PG = _INSERT + " RETURNING rowid"
 
@@ -58,6 +61,7 @@ def insert(conn: sqlite3.Connection, message: Message) -> int:
             message.reply_to,
             message.client_id,
             *((None, None, None) if message.via is None else _via(message.via)),
+            int(message.thread),
         ),
     )
     if is_postgres(conn):
@@ -90,6 +94,41 @@ def conversation_of(conn: sqlite3.Connection, message_id: str) -> str | None:
         "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def reply_target(conn: sqlite3.Connection, message_id: str) -> tuple[str, str] | None:
+    """(conversation_id, thread root) of a message someone replies to: a thread reply's root
+    is the message it replies to, any other message is its own root."""
+    row = conn.execute(
+        "SELECT conversation_id, thread, reply_to FROM messages WHERE id = ?", (message_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    conversation_id, thread, reply_to = row
+    root = str(reply_to) if thread and reply_to is not None else message_id
+    return str(conversation_id), root
+
+
+def threads_of(conn: sqlite3.Connection, found: list[Message]) -> None:
+    """Fill in each root's live thread reply count and who replied, first reply first."""
+    roots = {m.id: m for m in found if m.reply_count}
+    if not roots:
+        return
+    per_root: dict[str, list[tuple[int, str, int]]] = {}
+    for chunk, marks in in_groups(list(roots)):
+        rows = conn.execute(
+            "SELECT reply_to, author_id, count(*), min(seq) FROM messages "
+            f"WHERE reply_to IN ({marks}) AND thread = 1 AND deleted = 0 "
+            "GROUP BY reply_to, author_id",
+            chunk,
+        )
+        for root, author, count, first in rows:
+            per_root.setdefault(str(root), []).append((int(first), str(author), int(count)))
+    for root_id, authors in per_root.items():
+        authors.sort()
+        message = roots[root_id]
+        message.thread_reply_count = sum(count for _, _, count in authors)
+        message.reply_user_ids = [author for _, author, _ in authors[:MAX_REPLY_USERS]]
 
 
 def page(
@@ -150,15 +189,47 @@ def set_mentions(
     if not new:
         conn.execute("DELETE FROM mentions WHERE message_id = ?", (message.id,))
     rows = [
-        (user_id, message.conversation_id, message.seq, message.id, user_id == message.author_id)
+        (
+            user_id,
+            message.conversation_id,
+            message.seq,
+            message.id,
+            user_id == message.author_id,
+            message.created_at,
+        )
         for user_id in user_ids
     ]
     if rows:
         conn.executemany(
-            "INSERT INTO mentions (user_id, conversation_id, seq, message_id, by_self) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO mentions (user_id, conversation_id, seq, message_id, by_self, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             rows,
         )
+
+
+def mentioning(
+    conn: sqlite3.Connection, user_id: str, before: tuple[int, str] | None, limit: int
+) -> list[Message]:
+    """Messages by others that mention `user_id`, in conversations they are still in, newest
+    first, strictly older than `before` (created_at, message id)."""
+    at, below_id = before if before is not None else (2**62, "")
+    ids = [
+        str(row[0])
+        for row in conn.execute(
+            "SELECT n.message_id FROM mentions n JOIN members b "
+            "ON b.conversation_id = n.conversation_id AND b.user_id = n.user_id "
+            "WHERE n.user_id = ? AND n.by_self = 0 "
+            "AND (n.created_at < ? OR (n.created_at = ? AND n.message_id < ?)) "
+            "ORDER BY n.created_at DESC, n.message_id DESC LIMIT ?",
+            (user_id, at, at, below_id if before is not None else "\U0010ffff", limit),
+        )
+    ]
+    found: dict[str, Message] = {}
+    for chunk, marks in in_groups(ids):
+        for row in conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE id IN ({marks})", chunk):
+            message = _message(row)
+            found[message.id] = message
+    return [found[i] for i in ids if i in found]
 
 
 def mentions_of(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, list[str]]:
@@ -173,7 +244,8 @@ def mentions_of(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, l
 
 
 def hydrate(conn: sqlite3.Connection, found: list[Message]) -> None:
-    """Fill in what lives beside the message rows: files, mentions, reactions."""
+    """Fill in what lives beside the message rows: files, mentions, reactions, threads."""
+    threads_of(conn, found)
     live = [m.id for m in found if not m.deleted]
     if not live:
         return

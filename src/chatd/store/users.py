@@ -7,11 +7,11 @@ import sqlite3
 from chatd.models import User
 from chatd.store.batch import in_groups
 
-_COLUMNS = "id, username, display_name, role, active, created_at, bot"
+_COLUMNS = "id, username, display_name, role, active, created_at, bot, avatar_key"
 
 
 def _user(row: tuple[object, ...]) -> User:
-    id_, username, display_name, role, active, created_at, bot = row
+    id_, username, display_name, role, active, created_at, bot, avatar_key = row
     return User(
         id=str(id_),
         username=str(username),
@@ -20,12 +20,13 @@ def _user(row: tuple[object, ...]) -> User:
         active=bool(active),
         created_at=int(created_at),  # type: ignore[call-overload]
         bot=bool(bot),
+        avatar_key=None if avatar_key is None else str(avatar_key),
     )
 
 
 def insert(conn: sqlite3.Connection, user: User, password_hash: str) -> None:
     conn.execute(
-        f"INSERT INTO users ({_COLUMNS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO users ({_COLUMNS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             user.id,
             user.username,
@@ -34,6 +35,7 @@ def insert(conn: sqlite3.Connection, user: User, password_hash: str) -> None:
             int(user.active),
             user.created_at,
             int(user.bot),
+            user.avatar_key,
             password_hash,
         ),
     )
@@ -118,6 +120,14 @@ def set_active(conn: sqlite3.Connection, user_id: str, active: bool) -> None:
 
 def set_role(conn: sqlite3.Connection, user_id: str, role: str) -> None:
     conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+
+
+def first_active_admin(conn: sqlite3.Connection) -> str | None:
+    """The longest-standing active admin (owner of default channels made after setup)."""
+    row = conn.execute(
+        "SELECT id FROM users WHERE role = 'admin' AND active = 1 ORDER BY created_at, id LIMIT 1"
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def count_active_admins(conn: sqlite3.Connection) -> int:

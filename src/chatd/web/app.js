@@ -15,6 +15,7 @@ import './notifications.js'; // Web Push, notify settings, email (an extension m
 import { Panel } from './panel.js';
 import { Sidebar } from './sidebar.js';
 import { Store } from './store.js';
+import './settings.js'; // the settings dialog, through extensions.js
 
 const root = document.getElementById('app');
 const store = new Store(draw);
