@@ -42,9 +42,10 @@ def test_direct_conversations(people: dict[str, Person]) -> None:
     # the contract: `created_by` names who opened it (issue 15, item 15), whoever asks
     assert convo["created_by"] == ann.id
     assert again.json()["conversation"]["created_by"] == ann.id
-    assert ben.http.get(f"/api/v1/conversations/{convo['id']}").json()["conversation"][
-        "created_by"
-    ] == ann.id
+    assert (
+        ben.http.get(f"/api/v1/conversations/{convo['id']}").json()["conversation"]["created_by"]
+        == ann.id
+    )
     notes = ann.create("direct", [ann.id])
     assert notes.status_code == 201
     assert notes.json()["conversation"]["members"] == [ann.id]
