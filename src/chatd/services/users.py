@@ -227,7 +227,7 @@ class Users:
         seconds = DEFAULT_INVITE_SECONDS
         if expires_in_s is not None:
             seconds = validation.integer(
-                expires_in_s, "expires_in_s", minimum=60, maximum=MAX_INVITE_SECONDS
+                expires_in_s, "expires_in_s", minimum=1, maximum=MAX_INVITE_SECONDS
             )
         code = secrets.token_urlsafe(18)
         now = now_ms(self.clock)
