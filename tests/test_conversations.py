@@ -39,7 +39,13 @@ def test_direct_conversations(people: dict[str, Person]) -> None:
     convo = first.json()["conversation"]
     assert convo["kind"] == "direct"
     assert sorted(convo["members"]) == sorted([ann.id, ben.id])
-    assert convo["created_by"] is None
+    # the contract: `created_by` names who opened it (issue 15, item 15), whoever asks
+    assert convo["created_by"] == ann.id
+    assert again.json()["conversation"]["created_by"] == ann.id
+    assert (
+        ben.http.get(f"/api/v1/conversations/{convo['id']}").json()["conversation"]["created_by"]
+        == ann.id
+    )
     notes = ann.create("direct", [ann.id])
     assert notes.status_code == 201
     assert notes.json()["conversation"]["members"] == [ann.id]
@@ -50,7 +56,12 @@ def test_direct_conversations(people: dict[str, Person]) -> None:
     assert unknown.status_code == 422
     assert "members" in unknown.json()["error"]["fields"]
     cid = convo["id"]
+    # ... and no owner's powers: neither a name nor removing the other person
     assert ann.http.patch(f"/api/v1/conversations/{cid}", json={"name": "x"}).status_code == 422
+    assert ann.http.delete(f"/api/v1/conversations/{cid}/members/{ben.id}").status_code in (
+        403,
+        422,
+    )
     assert ann.http.delete(f"/api/v1/conversations/{cid}/members/{ann.id}").status_code == 422
     assert (
         ann.http.post(f"/api/v1/conversations/{cid}/members", json={"user_id": people["cat"].id})

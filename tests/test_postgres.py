@@ -249,6 +249,48 @@ def test_database_down_answers_503_and_recovers(tmp_path: Path) -> None:
         cluster.stop()
 
 
+def test_every_connection_reconnects_after_an_outage(tmp_path: Path) -> None:
+    """PostgreSQL restarts while a node idles: each pooled reader connection, and the
+    writer's, is dead without knowing it. The first use of each after the restart must
+    reconnect and answer, not fail once per connection with a 503 nobody caused."""
+    cluster = PostgresCluster().start()
+    try:
+        url = cluster.new_database()
+        pgmigrate.migrate(url)
+        all_readers = threading.Barrier(4, timeout=10)
+
+        def meet(conn: Any) -> str:
+            conn.execute("SELECT count(*) FROM users").fetchone()
+            all_readers.wait()  # four reads at once: one on every reader thread
+            return threading.current_thread().name
+
+        def probe(conn: Any, value: int) -> int:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('probe', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (value,),
+            )
+            return value
+
+        async def scenario() -> None:
+            db = PostgresDatabase(url, tmp_path, readers=4)
+            await db.start()
+            try:
+                assert len(set(await asyncio.gather(*(db.read(meet) for _ in range(4))))) == 4
+                assert await db.write(probe, 1) == 1
+                await asyncio.to_thread(cluster.pg_ctl, "stop")
+                await asyncio.to_thread(cluster.pg_ctl, "start")
+                all_readers.reset()
+                assert len(set(await asyncio.gather(*(db.read(meet) for _ in range(4))))) == 4
+                assert await db.write(probe, 2) == 2
+            finally:
+                await db.stop()
+
+        asyncio.run(scenario())
+    finally:
+        cluster.stop()
+
+
 def wait_for(check: Any, timeout: float = 20) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -94,7 +94,7 @@ class Conversations:
             name=shown_name,
             topic=shown_topic,
             created_at=now,
-            created_by=None if kind == "direct" else user.id,
+            created_by=user.id,  # in a direct one: who opened it, with no owner's powers
             archived=False,
             last_seq=0,
             last_activity_at=now,
