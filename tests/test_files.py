@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ChatdServer, Team, start_server
+from .conftest import ChatdServer, Team, backend_env, start_server
 from .test_conversations import Person
 
 
@@ -209,13 +209,17 @@ def test_etag_and_ranges(people: dict[str, Person]) -> None:
 
 
 @pytest.fixture(scope="module")
-def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatdServer]:
-    """Small limits: 1 MiB uploads, a 1.5 MiB quota, orphans removed after 1 s."""
+def tight(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> Iterator[ChatdServer]:
+    """Small limits: 1 MiB uploads, a 1.5 MiB quota, orphans removed after 1 s (on PostgreSQL
+    the sweep is a job under an advisory lock)."""
     srv = start_server(
         tmp_path_factory.mktemp("tight"),
         limits_max_upload_bytes=str(1024 * 1024),
         limits_user_quota_bytes=str(1536 * 1024),
         storage_orphan_ttl_s="1",
+        **backend_env(request, backend),
     )
     yield srv
     srv.stop()
