@@ -248,8 +248,8 @@ class Messages:
     async def history(
         self, user: User, conversation_id: str, before: Any, after: Any, limit: Any
     ) -> tuple[list[Message], bool]:
-        upper = None if before in (None, "") else validation.integer(before, "before")
-        lower = None if after in (None, "") else validation.integer(after, "after")
+        upper = None if before in (None, "") else validation.query_integer(before, "before")
+        lower = None if after in (None, "") else validation.query_integer(after, "after")
         size = validation.limit(limit)
 
         def read(conn: sqlite3.Connection) -> tuple[list[Message], bool]:
@@ -266,7 +266,7 @@ class Messages:
     async def replies(
         self, user: User, message_id: str, after: Any, limit: Any
     ) -> tuple[list[Message], bool]:
-        lower = 0 if after in (None, "") else validation.integer(after, "after")
+        lower = 0 if after in (None, "") else validation.query_integer(after, "after")
         size = validation.limit(limit)
 
         def read(conn: sqlite3.Connection) -> tuple[list[Message], bool]:
