@@ -260,21 +260,6 @@ class Messages:
 
         return await self.db.read(read)
 
-    def _load(
-        self, conn: sqlite3.Connection, user: User, message_id: str
-    ) -> tuple[Message, conversations.Access]:
-        message = messages.get(conn, message_id)
-        if message is None:
-            raise NotFound("no such message")
-        try:
-            found = access.member(
-                conversations.access(conn, message.conversation_id, user.id), user
-            )
-        except NotFound:
-            raise NotFound("no such message") from None
-        messages.hydrate(conn, [message])
-        return message, found
-
     async def get(self, user: User, message_id: str) -> Message:
         return await self.db.read(lambda conn: load_visible(conn, user, message_id)[0])
 
