@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from chatd.cli import main
 from chatd.config import load
 from chatd.services import archive
-from chatd.services.container import prepare_data_dir
+from chatd.services.datadir import prepare_data_dir
 from chatd.store import archive as archive_store
 
 from .conftest import PASSWORD, ChatdServer, Team, start_server
@@ -80,7 +80,7 @@ def fill(server: ChatdServer) -> dict[str, Any]:
     """One of everything: users of each state, three kinds of conversation, replies, edits,
     tombstones, reactions, pins, mentions, read markers, a file attached twice."""
     team = Team(server)
-    _, ann_token = team.user("ann", "Ann")
+    ann, ann_token = team.user("ann", "Ann")
     bob, bob_token = team.user("bob")
     gone, _ = team.user("gone")
     with server.client(team.admin_token) as admin:
@@ -117,8 +117,9 @@ def fill(server: ChatdServer) -> dict[str, Any]:
             http.post(f"/api/v1/conversations/{conv['id']}/messages", json={"body": "private"})
     assert reply.status_code == 201
     hook_path = "/hooks/" + hook.json()["webhook"]["url"].rsplit("/hooks/", 1)[1]
+    assert direct["created_by"] == ann["id"]  # who opened it (issue 15, item 15)
     return {"team": team, "ann_token": ann_token, "channel": channel, "file": file,
-            "hook": hook_path}  # fmt: skip
+            "hook": hook_path, "direct": direct}  # fmt: skip
 
 
 def keep_sending(server: ChatdServer, token: str, conv: str, stop: threading.Event) -> None:
@@ -199,6 +200,8 @@ def check_served(server: ChatdServer, made: dict[str, Any]) -> None:
         assert data == bytes(range(256)) * 9
         found = http.get("/api/v1/search", params={"q": "typo"}).json()
         assert [m["id"] for m in found["messages"]] == [history["messages"][2]["id"]]
+        direct = http.get(f"/api/v1/conversations/{made['direct']['id']}").json()
+        assert direct["conversation"]["created_by"] == signed.json()["user"]["id"]  # ann's
         gone = http.post("/api/v1/auth/login", json={"username": "gone", "password": PASSWORD})
         assert gone.status_code == 401
         login = {"username": "admin", "password": PASSWORD}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from chatd.clock import ManualClock
 from chatd.config import load
+from chatd.services.accounts import SYSTEM
 from chatd.services.container import Services
 
 from .conftest import PASSWORD, ChatdServer, Team
@@ -120,7 +121,7 @@ def test_a_bot_token_never_expires_from_disuse(tmp_path: Path) -> None:
         config = load(None, {}, {"storage.data_dir": str(tmp_path), "auth.session_ttl_days": 2})
         services = await Services.start(config, clock, background=False)
         try:
-            bot, token = await services.bots.create(None, "nightly", "Nightly")
+            bot, token = await services.bots.create(SYSTEM, "nightly", "Nightly")
             clock.advance(40 * 86_400)
             assert await services.accounts.prune_sessions() == 0
             assert (await services.accounts.authenticate(token)).user.id == bot.id

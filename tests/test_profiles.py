@@ -159,6 +159,18 @@ def _invites_list_and_revoke(server: ChatdServer, team: Team) -> None:
         assert member.delete(f"/api/v1/admin/invites/{short}").status_code == 403
 
 
+def test_invite_lifetimes_from_one_second_to_a_year(server: ChatdServer, team: Team) -> None:
+    """The contract allows `expires_in_s` from 1 to 31,536,000 (issue 15, item 16)."""
+    with server.client(team.admin_token) as admin:
+        for seconds in (1, 59, 31_536_000):
+            made = admin.post("/api/v1/admin/invites", json={"expires_in_s": seconds})
+            assert made.status_code == 201, (seconds, made.text)
+        for seconds in (0, -1, 31_536_001):
+            refused = admin.post("/api/v1/admin/invites", json={"expires_in_s": seconds})
+            assert refused.status_code == 422, (seconds, refused.text)
+            assert "expires_in_s" in refused.json()["error"]["fields"]
+
+
 def test_admin_resets_password_and_revokes_sessions(server: ChatdServer, team: Team) -> None:
     gil, token = team.user("gil")
     _, member_token = team.user("hal")

@@ -62,17 +62,6 @@ def crew(site: tuple[ChatdServer, Team]) -> dict[str, Any]:
     return {"amy": (amy, amy_token), "bob": (bob, bob_token), "den": den}
 
 
-@pytest.fixture(scope="module")
-def second_round(site: tuple[ChatdServer, Team]) -> None:
-    """The server side of the contract's "web client's second round" (mentions endpoint,
-    thread flag, presence for new contacts) lands separately from this client: the tests that
-    need it run once the server answers `GET /api/v1/mentions`."""
-    server, team = site
-    with server.client(team.admin_token) as http:
-        if http.get("/api/v1/mentions").status_code == 404:
-            pytest.skip("this server has no second-round endpoints yet")
-
-
 def post(server: ChatdServer, token: str, conversation_id: str, body: str, **extra: Any) -> Any:
     with server.client(token) as http:
         answer = http.post(
@@ -166,7 +155,6 @@ def test_presence_of_a_new_contact_without_reload(
     browser: Browser,  # noqa: F811
     site: tuple[ChatdServer, Team],
     crew: dict[str, Any],
-    second_round: None,
 ) -> None:
     server, team = site
     team.user("quinn", "Quinn Newcomer")
@@ -353,7 +341,6 @@ def test_thread_replies_stay_in_the_thread(
     browser: Browser,  # noqa: F811
     site: tuple[ChatdServer, Team],
     crew: dict[str, Any],
-    second_round: None,
 ) -> None:
     server, _ = site
     _, bob_token = crew["bob"]
@@ -419,7 +406,6 @@ def test_mentions_view_and_search_filters(
     browser: Browser,  # noqa: F811
     site: tuple[ChatdServer, Team],
     crew: dict[str, Any],
-    second_round: None,
 ) -> None:
     server, _ = site
     _, bob_token = crew["bob"]

@@ -1,7 +1,9 @@
 """The `chatd` command: serve, admin commands, backup, bench and the example configuration.
 
 Admin commands open the same data directory as the server (SQLite WAL makes that safe while
-it runs) and go through the same services, so their rules cannot drift from the API's.
+it runs) and go through the same services, so their rules cannot drift from the API's. They
+leave the server's working files alone and refuse a schema a running server of another
+version uses (services/datadir.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from chatd import __version__, log
 from chatd.config import Config, ConfigError, example_toml, load
 from chatd.db.migrate import SchemaError
 from chatd.errors import ChatdError
-from chatd.services.container import Services, prepare_data_dir
+from chatd.services.accounts import SYSTEM
+from chatd.services.container import Services
+from chatd.services.datadir import DataDirLock, prepare_data_dir
 from chatd.services.nodes import NodeConflict, check_can_join
 
 T = TypeVar("T")
@@ -105,14 +109,20 @@ def serve(
     )
     node = config.cluster.node_name if config.cluster.bus == "nats" else None
     log.setup(config.log.level, config.log.format, node)
+    # Held until the process ends: the mark admin commands look for (services/datadir.py).
+    lock = DataDirLock(config.storage.path)
     try:
+        config.storage.path.mkdir(parents=True, exist_ok=True)
+        lock.hold_shared()
         prepare_data_dir(config)
         check_can_join(config)
     except (SchemaError, OSError, NodeConflict) as exc:
         _fail(str(exc))
     from chatd import server
 
-    sys.exit(server.main(config))
+    code = server.main(config)
+    lock.release()
+    sys.exit(code)
 
 
 @main.command("default-config")
@@ -152,7 +162,7 @@ def user_add(
     password = _read_password(password_stdin)
     role = "admin" if admin else "member"
     created = run_with_services(
-        config, lambda s: s.users.create(None, name, password, display_name, role)
+        config, lambda s: s.users.create(SYSTEM, name, password, display_name, role)
     )
     click.echo(f"created {created.role} {created.username} ({created.id})")
 
@@ -162,7 +172,7 @@ def user_add(
 def user_list(config_file: str | None, data_dir: str | None) -> None:
     """List every account."""
     config = load_config(config_file, **{"storage.data_dir": data_dir})
-    everyone = run_with_services(config, lambda s: s.users.list_all())
+    everyone = run_with_services(config, lambda s: s.users.list_all(SYSTEM))
     click.echo(f"{'USERNAME':<32} {'ROLE':<7} {'ACTIVE':<6} DISPLAY NAME")
     for person in everyone:
         active = "yes" if person.active else "no"
@@ -179,14 +189,14 @@ def user_passwd(
     """Set a user's password; their sessions are signed out."""
     config = load_config(config_file, **{"storage.data_dir": data_dir})
     password = _read_password(password_stdin)
-    run_with_services(config, lambda s: s.users.set_password(name, password))
+    run_with_services(config, lambda s: s.users.set_password(SYSTEM, name, password))
     click.echo(f"password changed for {name.lower()}")
 
 
 def _set_active(config: Config, name: str, active: bool) -> None:
     async def work(services: Services) -> None:
         person = await services.users.by_username(name)
-        await services.users.update(None, person.id, active=active)
+        await services.users.update(SYSTEM, person.id, active=active)
 
     run_with_services(config, work)
 
@@ -224,7 +234,7 @@ def invite_create(
     """Create an invite code and print its registration URL."""
     config = load_config(config_file, **{"storage.data_dir": data_dir})
     seconds = parse_duration(expires)
-    made = run_with_services(config, lambda s: s.users.create_invite(None, max_uses, seconds))
+    made = run_with_services(config, lambda s: s.users.create_invite(SYSTEM, max_uses, seconds))
     click.echo(f"code: {made.code}")
     click.echo(f"url:  {made.url}")
 

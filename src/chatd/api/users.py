@@ -122,10 +122,10 @@ async def get_user(request: Request) -> Response:
 
 
 async def admin_list_users(request: Request) -> Response:
-    await require_admin(request)
+    principal = await require_admin(request)
     params = request.query_params
-    found = await services(request).users.directory(
-        params.get("q"), params.get("limit"), include_inactive=True
+    found = await services(request).users.admin_directory(
+        principal, params.get("q"), params.get("limit")
     )
     emails = await services(request).notify.email.get_many([u.id for u in found])
     return ok({"users": [{**u.to_json(), "email": emails[u.id].email} for u in found]})

@@ -16,8 +16,16 @@ What several nodes writing at once change:
 - Any SQL error aborts a PostgreSQL transaction, so an operation that hits one sends the
   batch to the careful path (a savepoint per operation), exactly as SQLite does for an
   operation that fails after writing.
+- Check-then-insert races: two nodes check a name is free, both insert, the second insert
+  waits for the first's commit and fails on the unique index. Running the operation again
+  (READ COMMITTED: each statement sees what is committed) makes its own check see the
+  winner's row and answer what one writer answers (409 with its fields, or the existing
+  direct conversation). An operation that keeps losing is a plain 409, never a 500.
 - A lost connection is no 500: the batch's callers, and readers, get `Unavailable` (503), and
-  the next batch or read opens a new connection, so the node recovers by itself.
+  the next batch or read opens a new connection, so the node recovers by itself. A pooled
+  connection that died while it idled (PostgreSQL restarted) is found only when used: that
+  read, or a batch not yet at its commit, runs once more on a new connection instead of
+  failing.
 """
 
 from __future__ import annotations
@@ -39,13 +47,14 @@ from psycopg import errors as pg_errors
 from chatd import metrics
 from chatd.db.groupcommit import Database, QueryInterrupted, _Op
 from chatd.db.pgconn import PgConnection, connect
-from chatd.errors import Unavailable
+from chatd.errors import Conflict, Unavailable
 from chatd.log import event
 
 T = TypeVar("T")
 log = logging.getLogger("chatd.db")
 
 RETRIES = 8
+UNIQUE_RERUNS = 3  # runs of one operation that keeps losing unique races before a 409
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 _LOCK_SQL = (
     "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
@@ -55,6 +64,10 @@ _LOCK_SQL = (
 
 class _Retry(Exception):
     """The batch lost a deadlock or a serialization check: run it again."""
+
+
+class _Stale(Exception):
+    """The writer's connection died before the batch's commit was sent: reconnect, run again."""
 
 
 def _unavailable(exc: BaseException) -> Unavailable:
@@ -129,20 +142,28 @@ class PostgresDatabase(Database):
             conn.close()
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        try:
-            conn = self._reader()
-        except psycopg.OperationalError as exc:
-            raise _unavailable(exc) from exc
-        try:
-            return fn(conn, *args)
-        except psycopg.OperationalError as exc:
-            if conn.broken:
+        """`fn` on this thread's connection; once more on a new one if that connection turns
+        out dead (PostgreSQL restarted while it idled: nothing says so until it is used). A
+        read is safe to run twice; a second failure is the database really away: 503."""
+        for attempt in (1, 2):
+            try:
+                conn = self._reader()
+            except psycopg.OperationalError as exc:
+                raise _unavailable(exc) from exc
+            try:
+                return fn(conn, *args)
+            except psycopg.OperationalError as exc:
+                if not conn.broken:
+                    raise _unavailable(exc) from exc
                 self._forget_reader(conn)
-            raise _unavailable(exc) from exc
-        finally:
-            if not conn.broken:
-                with contextlib.suppress(psycopg.Error):
-                    conn.raw.rollback()  # read-only: nothing to keep, the snapshot ends
+                if attempt == 2:
+                    raise _unavailable(exc) from exc
+                event(log, logging.INFO, "db.reconnecting", role="reader")
+            finally:
+                if not conn.broken:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.raw.rollback()  # read-only: nothing to keep, the snapshot ends
+        raise AssertionError("unreachable")
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         if self._reading >= self.readers:  # every pooled connection busy: this one queues
@@ -194,11 +215,17 @@ class PostgresDatabase(Database):
         return self._writer
 
     def _run_batch(self, batch: list[_Op]) -> None:
-        """The batch in one transaction, run again from the start after a lost deadlock."""
+        """The batch in one transaction, run again from the start after a lost deadlock, or
+        once on a new connection when the writer's turns out dead before the commit was sent
+        (nothing of the batch can have been committed then, so a second run is as safe as
+        after a deadlock). A connection lost during the commit itself is not retried: the
+        outcome is unknown, the callers get 503 and a `client_id` makes their retry safe."""
+        reconnected = False
         for attempt in range(1, RETRIES + 1):
             conn = self._writer_conn()
             try:
                 self._attempt(conn, batch)
+                conn.raw.commit()
                 return
             except _Retry as exc:
                 with contextlib.suppress(psycopg.Error):
@@ -209,11 +236,19 @@ class PostgresDatabase(Database):
                     raise Unavailable("the database is too busy; try again") from exc.__cause__
                 event(log, logging.INFO, "db.batch_retried", attempt=attempt, size=len(batch))
                 time.sleep(0.002 * attempt)
+            except _Stale as exc:
+                for op in batch:
+                    op.result, op.error = None, None
+                if reconnected:
+                    raise _unavailable(exc.__cause__ or exc) from exc.__cause__
+                reconnected = True
+                event(log, logging.INFO, "db.reconnecting", role="writer")
             except BaseException:
                 if not conn.broken:
                     with contextlib.suppress(psycopg.Error):
                         conn.raw.rollback()
                 raise
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _lock_keys(conn: PgConnection, batch: list[_Op]) -> None:
@@ -222,6 +257,15 @@ class PostgresDatabase(Database):
             conn.raw.execute(_LOCK_SQL, (keys,))
 
     def _attempt(self, conn: PgConnection, batch: list[_Op]) -> None:
+        """Run the batch up to its commit; a dead connection found on the way is `_Stale`."""
+        try:
+            self._run_ops(conn, batch)
+        except psycopg.OperationalError as exc:
+            if conn.broken:
+                raise _Stale from exc
+            raise
+
+    def _run_ops(self, conn: PgConnection, batch: list[_Op]) -> None:
         self._lock_keys(conn, batch)
         for op in batch:
             before = conn.total_changes
@@ -234,27 +278,36 @@ class PostgresDatabase(Database):
             except Exception as exc:
                 if conn.total_changes != before or isinstance(exc, psycopg.Error):
                     conn.raw.rollback()
-                    self._attempt_carefully(conn, batch)
+                    self._run_ops_carefully(conn, batch)
                     return
                 op.error = exc
-        conn.raw.commit()
 
-    def _attempt_carefully(self, conn: PgConnection, batch: list[_Op]) -> None:
+    def _run_ops_carefully(self, conn: PgConnection, batch: list[_Op]) -> None:
         self._lock_keys(conn, batch)
         for op in batch:
             op.result, op.error = None, None
-            conn.raw.execute("SAVEPOINT op")
-            try:
-                op.result = op.fn(conn, *op.args)
-            except _RETRYABLE as exc:
-                raise _Retry from exc
-            except psycopg.OperationalError:
-                raise
-            except Exception as exc:
-                conn.raw.execute("ROLLBACK TO SAVEPOINT op")
-                op.error = exc
-            conn.raw.execute("RELEASE SAVEPOINT op")
-        conn.raw.commit()
+            for attempt in range(1, UNIQUE_RERUNS + 1):
+                conn.raw.execute("SAVEPOINT op")
+                try:
+                    op.result = op.fn(conn, *op.args)
+                except _RETRYABLE as exc:
+                    raise _Retry from exc
+                except psycopg.OperationalError:
+                    raise
+                except pg_errors.UniqueViolation as exc:
+                    conn.raw.execute("ROLLBACK TO SAVEPOINT op")
+                    conn.raw.execute("RELEASE SAVEPOINT op")
+                    event(log, logging.INFO, "db.unique_race", attempt=attempt)
+                    if attempt < UNIQUE_RERUNS:
+                        continue  # its checks now see the row that won: as on one writer
+                    op.error = Conflict("that was just created by someone else; try again")
+                    op.error.__cause__ = exc
+                    break
+                except Exception as exc:
+                    conn.raw.execute("ROLLBACK TO SAVEPOINT op")
+                    op.error = exc
+                conn.raw.execute("RELEASE SAVEPOINT op")
+                break
 
     def _after_batch(self, loop: asyncio.AbstractEventLoop) -> None:
         """Nothing to do between batches: PostgreSQL checkpoints by itself."""

@@ -58,7 +58,7 @@ class Bots:
         self.clock = clock
 
     async def create(
-        self, principal: Principal | None, username: Any, display_name: Any = None
+        self, principal: Principal, username: Any, display_name: Any = None
     ) -> tuple[User, str]:
         """A bot and its first token (shown once). Admin only."""
         self.people.require_admin(principal)
@@ -75,15 +75,15 @@ class Bots:
             store_session(conn)
 
         await self.db.write(create)
-        by = principal.user.id if principal else None
+        by = principal.actor_id
         event(log, logging.INFO, "bot.created", user_id=bot.id, username=name, by=by)
         return bot, token
 
-    async def list(self, principal: Principal | None) -> list[User]:
+    async def list(self, principal: Principal) -> list[User]:
         self.people.require_admin(principal)
         return await self.db.read(users.list_bots)
 
-    async def replace_token(self, principal: Principal | None, bot_id: str) -> str:
+    async def replace_token(self, principal: Principal, bot_id: str) -> str:
         """A new token for a bot; the old one stops working at once, on open sockets too."""
         self.people.require_admin(principal)
         _session, token, store_session = self.accounts.session_op(bot_id, ClientInfo("bot"))
@@ -103,6 +103,5 @@ class Bots:
             self.hub.publish(
                 Revoke(CLOSE_UNAUTHORIZED, "token replaced", session_ids=tuple(revoked))
             )
-        by = principal.user.id if principal else None
-        event(log, logging.INFO, "bot.token_replaced", user_id=bot_id, by=by)
+        event(log, logging.INFO, "bot.token_replaced", user_id=bot_id, by=principal.actor_id)
         return token

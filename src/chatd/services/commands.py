@@ -109,7 +109,7 @@ class Commands:
             (_description, description),
         )
         command_id = new_id()
-        creator = principal.user.id
+        creator = principal.user.id  # an account: these are made over HTTP only
 
         def create(conn: sqlite3.Connection) -> Command:
             if commands.by_trigger(conn, name) is not None:

@@ -98,19 +98,21 @@ class Users:
     # ---- admin -------------------------------------------------------------------------
 
     @staticmethod
-    def require_admin(principal: Principal | None) -> None:
-        if principal is not None and not principal.user.is_admin:
+    def require_admin(principal: Principal) -> None:
+        """Every admin operation checks here, in the service, whatever route or command
+        called it; the command line passes `accounts.SYSTEM`, and no principal is refused."""
+        if not isinstance(principal, Principal) or not principal.is_admin:
             raise Forbidden("only an admin may do that")
 
     async def create(
         self,
-        principal: Principal | None,
+        principal: Principal,
         username: Any,
         password: Any,
         display_name: Any = None,
         role: Any = None,
     ) -> User:
-        """Create an account (admin API; `principal` None for the CLI)."""
+        """Create an account (admin API, or the command line as `SYSTEM`)."""
         self.require_admin(principal)
         if role is not None and role not in ("admin", "member"):
             raise validation.fail("role", "must be admin or member")
@@ -129,7 +131,7 @@ class Users:
                 raise Conflict("that username is taken", fields={"username": "is taken"})
             users.insert(conn, user, hashed)
             done = onboarding.join(conn, user.id)
-            if principal is None and (done.created or done.joined):
+            if principal.system and (done.created or done.joined):
                 conversation_store.bump_members_epoch(conn)  # a running server routes them
             return done
 
@@ -138,7 +140,7 @@ class Users:
         return user
 
     async def update(
-        self, principal: Principal | None, user_id: str, active: Any = None, role: Any = None
+        self, principal: Principal, user_id: str, active: Any = None, role: Any = None
     ) -> User:
         """Activate, deactivate or change the role of an account; the last admin stays."""
         self.require_admin(principal)
@@ -181,9 +183,15 @@ class Users:
             raise NotFound(f"no user named {username!r}")
         return found[0]
 
-    async def set_password(self, username: str, password: str) -> None:
+    async def admin_directory(self, principal: Principal, q: Any, limit: Any) -> list[User]:
+        """Every account, active or not (the admin's user list)."""
+        self.require_admin(principal)
+        return await self.directory(q, limit, include_inactive=True)
+
+    async def set_password(self, principal: Principal, username: str, password: str) -> None:
         """Set a password from the CLI; every session of the user is revoked. An account
         imported without a password is activated by its first one."""
+        self.require_admin(principal)
         user = await self.by_username(username)
         if user.bot:
             raise Conflict(f"{username} is a bot: it has a token, never a password")
@@ -195,7 +203,7 @@ class Users:
         secret = validation.password(password)
         await self.get(user_id)
         await self._reset_password(user_id, secret)
-        event(log, logging.INFO, "password.reset", user_id=user_id, by=principal.user.id)
+        event(log, logging.INFO, "password.reset", user_id=user_id, by=principal.actor_id)
 
     async def _reset_password(self, user_id: str, secret: str) -> None:
         hashed = await self.accounts.hash_password(secret)
@@ -212,13 +220,14 @@ class Users:
         self.accounts.forget_sessions()
         self.hub.publish(Revoke(CLOSE_UNAUTHORIZED, "password changed", user_ids=(user_id,)))
 
-    async def list_all(self) -> list[User]:
+    async def list_all(self, principal: Principal) -> list[User]:
+        self.require_admin(principal)
         return await self.db.read(users.list_all)
 
     # ---- invites -----------------------------------------------------------------------
 
     async def create_invite(
-        self, principal: Principal | None, max_uses: Any = None, expires_in_s: Any = None
+        self, principal: Principal, max_uses: Any = None, expires_in_s: Any = None
     ) -> Invite:
         self.require_admin(principal)
         uses = None
@@ -227,12 +236,12 @@ class Users:
         seconds = DEFAULT_INVITE_SECONDS
         if expires_in_s is not None:
             seconds = validation.integer(
-                expires_in_s, "expires_in_s", minimum=60, maximum=MAX_INVITE_SECONDS
+                expires_in_s, "expires_in_s", minimum=1, maximum=MAX_INVITE_SECONDS
             )
         code = secrets.token_urlsafe(18)
         now = now_ms(self.clock)
         expires_at = now + seconds * 1000
-        creator = principal.user.id if principal else None
+        creator = principal.actor_id
         await self.db.write(invites.insert, token_hash(code), creator, now, expires_at, uses, code)
         event(log, logging.INFO, "invite.created", by=creator, max_uses=uses, expires_at=expires_at)
         return Invite(code, self._invite_url(code), expires_at, uses, now, creator)
@@ -262,4 +271,4 @@ class Users:
         self.require_admin(principal)
         if not await self.db.write(invites.delete, token_hash(code)):
             raise NotFound("no such invite")
-        event(log, logging.INFO, "invite.revoked", by=principal.user.id)
+        event(log, logging.INFO, "invite.revoked", by=principal.actor_id)

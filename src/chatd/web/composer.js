@@ -65,8 +65,10 @@ export function Composer({ store, conversation, replyTo, clearReply, control, ro
     const mention = before.match(MENTION_AT_CARET);
     const emoji = !mention && before.match(EMOJI_AT_CARET);
     const query = mention ? mention[2] : emoji ? emoji[2] : null;
-    if (!mention && !emoji && !root) { // what extensions complete from the start of the text (slash commands)
-      const items = slot('completions', store, conversation, before);
+    if (!mention && !emoji) {
+      // Outside a mention or an emoji: what extensions complete from the start of the text
+      // (slash commands), in the conversation's composer only; a thread reply has none.
+      const items = root ? [] : slot('completions', store, conversation, before);
       setSuggest(items.length ? { start: 0, caret, items, index: 0, label: 'Command suggestions' } : null);
       return;
     }
