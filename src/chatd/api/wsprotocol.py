@@ -17,10 +17,13 @@ falls back to plain ASGI.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import Protocol
+
+from chatd.log import SOCKET_CHATTER
 
 EXTENSION = "chatd.websocket"
 
@@ -121,6 +124,9 @@ class ChatdWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # chatd logs its own structured `ws.open` / `ws.close`; uvicorn's and websockets'
+        # per-socket info lines go to a logger that keeps only warnings and errors
+        self.logger = self.conn.logger = logging.getLogger(SOCKET_CHATTER)
         self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Flag()  # type: ignore[assignment]
         self.writable.set()

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import sqlite3
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,23 +231,19 @@ class Services:
 
     async def ready(self) -> tuple[bool, str]:
         """Whether the database takes writes, the disk has room and, on a node of several,
-        the cluster bus is connected (for /readyz)."""
+        the cluster bus is connected (for /readyz). It adds no write of its own: the
+        writer's state, one trivial read (is the database there?) and the free space."""
         if self.link is not None and not self.link.broker.connected:
             return False, "the cluster bus (NATS) is unreachable"
         if self.registry is not None and self.registry.problem is not None:
             return False, self.registry.problem
-
-        def probe(conn: sqlite3.Connection, now: int) -> None:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('ready_probe', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (now,),
-            )
-
+        problem = self.db.writer_problem()
+        if problem is not None:
+            return False, problem
         try:
-            await asyncio.wait_for(self.db.write(probe, int(self.clock.now())), timeout=5)
+            await asyncio.wait_for(self.db.ping(), timeout=5)
         except Exception as exc:
-            return False, f"the database does not accept writes: {exc}"
+            return False, f"the database does not answer: {exc}"
         usage = await asyncio.to_thread(shutil.disk_usage, self.config.storage.path)
         if usage.free < self.config.storage.min_free_bytes:
             return False, f"only {usage.free} bytes free in the data directory"
