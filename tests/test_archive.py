@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from chatd.cli import main
 from chatd.config import load
 from chatd.services import archive
-from chatd.services.container import prepare_data_dir
+from chatd.services.datadir import prepare_data_dir
 from chatd.store import archive as archive_store
 
 from .conftest import PASSWORD, ChatdServer, Team, start_server

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,70 @@ def test_client_id_is_idempotent_across_nodes(people: dict[str, dict[str, Person
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["message"]["id"] == first.json()["message"]["id"]
     assert len(history(ann["b"], cid)) == 1
+
+
+def at_once(*calls: Any) -> list[httpx.Response]:
+    """Each call on its own thread, released together: two nodes' writers racing."""
+    start = threading.Barrier(len(calls), timeout=10)
+
+    def fire(call: Any) -> httpx.Response:
+        start.wait()
+        answer: httpx.Response = call()
+        return answer
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(fire, calls))
+
+
+def test_unique_races_across_nodes_answer_as_one_node_does(
+    cluster: Cluster, team: Team, people: dict[str, dict[str, Person]]
+) -> None:
+    """The same name taken through both nodes in the same instant: the loser gets the 409
+    (or the existing record) that one node gives, never a 500 from the unique index. (The
+    loser's insert waits for the winner's commit, fails, and its operation runs again: its
+    own checks then see the winner's row, as on one node.)"""
+    ann, bob = people["ann"], people["bob"]
+    admins = [cluster.nodes[n].client(team.admin_token) for n in ("a", "b")]
+    try:
+        for i in range(8):
+            name = f"racer{i}-{os.getpid()}"
+            made = at_once(
+                *(
+                    partial(
+                        h.post, "/api/v1/admin/users", json={"username": name, "password": "x" * 12}
+                    )
+                    for h in admins
+                )
+            )
+            assert sorted(r.status_code for r in made) == [201, 409], [r.text for r in made]
+            lost = next(r for r in made if r.status_code == 409).json()["error"]
+            assert lost["code"] == "conflict" and lost["fields"] == {"username": "is taken"}
+
+            channel = f"race-{i}"
+            made = at_once(
+                partial(ann["a"].create, "channel", [], name=channel),
+                partial(bob["b"].create, "channel", [], name=channel),
+            )
+            assert sorted(r.status_code for r in made) == [201, 409], [r.text for r in made]
+            lost = next(r for r in made if r.status_code == 409).json()["error"]
+            assert lost["code"] == "conflict" and lost["fields"] == {"name": "is taken"}
+            cid = next(r for r in made if r.status_code == 201).json()["conversation"]["id"]
+
+            join = f"/api/v1/conversations/{cid}/join"  # the same person through both nodes
+            joined = at_once(*(partial(people["cat"][n].http.post, join) for n in ("a", "b")))
+            assert [r.status_code for r in joined] == [200, 200], [r.text for r in joined]
+
+        for name in ("cat", "dan"):  # a direct conversation opened from both ends at once
+            other = people[name]
+            made = at_once(
+                partial(ann["a"].create, "direct", [other["a"].id]),
+                partial(other["b"].create, "direct", [ann["b"].id]),
+            )
+            assert sorted(r.status_code for r in made) == [200, 201], [r.text for r in made]
+            assert len({r.json()["conversation"]["id"] for r in made}) == 1
+    finally:
+        for http in admins:
+            http.close()
 
 
 def test_typing_presence_and_read_cross_nodes(

@@ -207,3 +207,32 @@ def test_settings_mute(people: dict[str, Person]) -> None:
     assert (
         people["cat"].http.patch(f"/api/v1/conversations/{cid}/settings", json={"muted": True})
     ).status_code == 404
+
+
+def test_creation_is_rate_limited(server: ChatdServer, team: Team) -> None:
+    """1,500 groups holding another person were once made in 2.2 s (issue 15, item 6): 30 new
+    conversations a minute per person, then 429 with Retry-After; opening an existing direct
+    conversation is never refused, and refusals cost the victim nothing."""
+    ida = Person(server, *team.user("ida"))
+    joe = Person(server, *team.user("joe"))
+    kim = Person(server, *team.user("kim"))
+    dm = ida.create("direct", [kim.id])
+    assert dm.status_code == 201
+    assert ida.create("direct", [kim.id]).status_code == 200  # not counted
+    assert ida.create("group", ["nobody"], name="x").status_code == 422  # not counted either
+    for i in range(29):
+        assert ida.create("group", [joe.id], name=f"g{i}").status_code == 201
+    refused = ida.create("group", [joe.id], name="one too many")
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert ida.create("channel", name="ida-flood").status_code == 429
+    assert ida.create("direct", [joe.id]).status_code == 429  # a new one counts
+    again = ida.create("direct", [kim.id])
+    assert (
+        again.status_code == 200
+        and again.json()["conversation"]["id"] == (dm.json()["conversation"]["id"])
+    )
+    assert joe.create("direct", [ida.id]).status_code == 201  # the limit is ida's alone
+    listed = joe.http.get("/api/v1/conversations").json()["conversations"]
+    assert len(listed) == 30  # 29 groups and the direct one

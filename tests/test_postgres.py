@@ -27,7 +27,9 @@ from chatd.clock import SystemClock, now_ms
 from chatd.config import ConfigError, load
 from chatd.db import migrate, pgmigrate
 from chatd.db.migrate import SchemaError
+from chatd.db.pgconn import PgConnection
 from chatd.db.postgres import PostgresDatabase
+from chatd.errors import Conflict
 from chatd.ids import new_id
 from chatd.models import Conversation, User
 from chatd.services.container import Services
@@ -183,6 +185,65 @@ def test_a_deadlock_between_writers_runs_the_batch_again(two_nodes: tuple[str, P
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT key, value FROM meta WHERE key IN ('x', 'y') ORDER BY key")
         assert rows.fetchall() == [("x", 2), ("y", 2)]
+
+
+def test_a_lost_unique_race_answers_as_one_writer_does(two_nodes: tuple[str, Path]) -> None:
+    """Another node inserts the same username between this writer's check and its insert:
+    the insert waits for that commit and fails on the index; the operation runs again and its
+    own check answers the 409 one writer gives. An operation that keeps violating (no check
+    of its own) is a 409 too, never the unique violation's 500; the batch's others commit."""
+    url, data_dir = two_nodes
+    pgmigrate.migrate(url)
+    now = now_ms(SystemClock())
+    zed = User(new_id(), "zed", "Zed", "member", True, now)
+
+    def register(conn: Any, user: User) -> str:
+        if users.username_taken(conn, user.username):
+            raise Conflict("that username is taken", fields={"username": "is taken"})
+        users.insert(conn, user, "not-a-hash")
+        return user.id
+
+    def duplicate(conn: Any) -> None:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('taken', 1)")
+
+    def mark(conn: Any) -> None:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('others', 1)")
+
+    def waiting_on_a_lock(conn: psycopg.Connection[Any]) -> bool:
+        row = conn.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()
+        return row is not None and row[0] > 0
+
+    async def scenario() -> None:
+        db = PostgresDatabase(url, data_dir)
+        await db.start()
+        try:
+            with psycopg.connect(url) as other, psycopg.connect(url, autocommit=True) as watch:
+                users.insert(
+                    PgConnection(other), User(new_id(), "zed", "Z", "member", True, now), "h"
+                )
+                racing = asyncio.ensure_future(db.write(register, zed))
+                for _ in range(200):  # until this writer's insert waits on the other's
+                    if waiting_on_a_lock(watch):
+                        break
+                    await asyncio.sleep(0.02)
+                assert waiting_on_a_lock(watch)
+                other.commit()
+            with pytest.raises(Conflict) as lost:
+                await racing
+            assert lost.value.fields == {"username": "is taken"}
+
+            with psycopg.connect(url) as conn:
+                conn.execute("INSERT INTO meta (key, value) VALUES ('taken', 0)")
+            results = await asyncio.gather(
+                db.write(duplicate), db.write(mark), return_exceptions=True
+            )
+            assert isinstance(results[0], Conflict) and results[1] is None
+        finally:
+            await db.stop()
+
+    asyncio.run(scenario())
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'others'").fetchone() == (1,)
 
 
 def test_jobs_run_on_one_node_at_a_time(two_nodes: tuple[str, Path]) -> None:

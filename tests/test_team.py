@@ -123,6 +123,43 @@ def test_reactions(server: ChatdServer, people: dict[str, Person]) -> None:
     watcher.close()
 
 
+def test_reactions_are_capped(server: ChatdServer, people: dict[str, Person]) -> None:
+    """One member once put 2,000 emoji on a message, each `message.updated` re-sending all of
+    them (issue 15, item 5): now 20 per person and 50 distinct per message, 422 past them."""
+    tia, uma, vic = people["tia"], people["uma"], people["vic"]
+    cid = tia.create("group", [uma.id, vic.id]).json()["conversation"]["id"]
+    message = post(tia, cid, "pile on")
+    url = f"/api/v1/messages/{message['id']}/reactions"
+    for i in range(20):
+        assert tia.http.put(f"{url}/:t{i}:").status_code == 200
+    over = tia.http.put(f"{url}/:t20:")
+    assert over.status_code == 422, over.text
+    assert over.json()["error"]["code"] == "validation_failed"
+    assert "emoji" in over.json()["error"]["fields"]
+    assert tia.http.put(f"{url}/:t3:").status_code == 200  # again: no change, never refused
+    assert tia.http.delete(f"{url}/:t3:").status_code == 200  # room for one more of hers
+    assert tia.http.put(f"{url}/:t20:").status_code == 200
+    for i in range(20):
+        assert uma.http.put(f"{url}/:u{i}:").status_code == 200
+    for i in range(10):
+        assert vic.http.put(f"{url}/:v{i}:").status_code == 200  # the 50th distinct emoji
+    watcher = WS(server.url, str(tia.http.headers["Authorization"].split(" ")[1]))
+    watcher.welcome()
+    full = vic.http.put(f"{url}/:v10:")
+    assert full.status_code == 422 and "emoji" in full.json()["error"]["fields"]
+    joined = vic.http.put(f"{url}/:u0:")  # an emoji already there still takes her
+    assert joined.status_code == 200
+    reactions = joined.json()["message"]["reactions"]
+    assert len(reactions) == 50 and reactions[20] == {
+        "emoji": ":u0:",
+        "count": 2,
+        "user_ids": [uma.id, vic.id],
+    }
+    frame = watcher.expect("message.updated")  # the refused one sent nothing
+    assert frame["message"]["reactions"] == reactions
+    watcher.close()
+
+
 def test_pin_permissions(people: dict[str, Person]) -> None:
     tia, uma, vic, admin = people["tia"], people["uma"], people["vic"], people["admin"]
     group = tia.create("group", [uma.id]).json()["conversation"]["id"]

@@ -77,3 +77,14 @@ def test_failure_window() -> None:
     window.fail("k")
     window.reset("k")
     assert window.retry_after("k") == 0
+
+
+def test_json_integers_are_strict_and_query_integers_parse_text() -> None:
+    assert validation.integer(3, "n") == 3
+    for bad in ("3", "x", 3.0, True, None):
+        with pytest.raises(ValidationFailed):
+            validation.integer(bad, "n")
+    assert validation.query_integer(" 3 ", "n") == 3
+    assert validation.query_integer(3, "n") == 3
+    with pytest.raises(ValidationFailed):
+        validation.query_integer("3.5", "n")

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from chatd.api import routes
@@ -29,6 +29,8 @@ from chatd.errors import (
 from chatd.services.container import Services
 
 log = logging.getLogger("chatd")
+
+CLIENT_GONE = 499  # nginx's "client closed request": only ever in our own log and metrics
 
 
 def _error_response(error: ChatdError) -> Response:
@@ -53,6 +55,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error_response(error)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client left mid-request (or its body stalled past `server.body_timeout_s`):
+    nobody reads an answer, and it is no error of ours. The access line says 499, as
+    nginx's does; no traceback."""
+    return Response(status_code=CLIENT_GONE)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_response(Internal())
@@ -75,6 +84,7 @@ def create_app(config: Config, clock: Clock | None = None) -> Starlette:
     handlers: dict[Any, Any] = {
         ChatdError: _chatd_error,
         HTTPException: _http_error,
+        ClientDisconnect: _client_gone,
         Exception: _unexpected,
     }
     return Starlette(

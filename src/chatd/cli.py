@@ -1,7 +1,9 @@
 """The `chatd` command: serve, admin commands, backup, bench and the example configuration.
 
 Admin commands open the same data directory as the server (SQLite WAL makes that safe while
-it runs) and go through the same services, so their rules cannot drift from the API's.
+it runs) and go through the same services, so their rules cannot drift from the API's. They
+leave the server's working files alone and refuse a schema a running server of another
+version uses (services/datadir.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from chatd.config import Config, ConfigError, example_toml, load
 from chatd.db.migrate import SchemaError
 from chatd.errors import ChatdError
 from chatd.services.accounts import SYSTEM
-from chatd.services.container import Services, prepare_data_dir
+from chatd.services.container import Services
+from chatd.services.datadir import DataDirLock, prepare_data_dir
 from chatd.services.nodes import NodeConflict, check_can_join
 
 T = TypeVar("T")
@@ -106,14 +109,20 @@ def serve(
     )
     node = config.cluster.node_name if config.cluster.bus == "nats" else None
     log.setup(config.log.level, config.log.format, node)
+    # Held until the process ends: the mark admin commands look for (services/datadir.py).
+    lock = DataDirLock(config.storage.path)
     try:
+        config.storage.path.mkdir(parents=True, exist_ok=True)
+        lock.hold_shared()
         prepare_data_dir(config)
         check_can_join(config)
     except (SchemaError, OSError, NodeConflict) as exc:
         _fail(str(exc))
     from chatd import server
 
-    sys.exit(server.main(config))
+    code = server.main(config)
+    lock.release()
+    sys.exit(code)
 
 
 @main.command("default-config")

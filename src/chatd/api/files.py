@@ -7,7 +7,7 @@ import os
 from typing import Any
 from urllib.parse import quote
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -48,9 +48,7 @@ async def upload(request: Request) -> Response:
             raise ValidationFailed({"file": "a multipart part named 'file' is required"})
         record = await store.finish(principal.user, sink, part.filename or "", part.content_type)
         sink = None
-    except ClientDisconnect:
-        return Response(status_code=400)  # nobody is listening; nothing was kept
-    finally:
+    finally:  # also when the client left mid-upload (app.py answers ClientDisconnect)
         if sink is not None:
             sink.discard()
     return ok({"file": record.to_json()}, 201)

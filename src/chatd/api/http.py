@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from starlette.requests import Request
@@ -83,6 +84,21 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationFailed({"body": "must be a JSON object"})
     return value
+
+
+def raw_path_tail(request: Request, field: str) -> str:
+    """The path's last segment, percent-decoded as strict UTF-8.
+
+    The server decodes the path with replacement, so `%ff` would arrive as U+FFFD and be
+    stored as if the client had sent it; text taken from a path (a reaction's emoji) is
+    read again from the raw bytes instead, and invalid UTF-8 is refused (422).
+    """
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    segment = unquote_to_bytes(raw.rsplit(b"/", 1)[-1])
+    try:
+        return segment.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed({field: "is not valid UTF-8"}) from None
 
 
 def client_info(request: Request) -> ClientInfo:

@@ -12,6 +12,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from chatd.errors import BadRequest, UnsupportedMediaType
 
+MAX_BOUNDARY = 70  # RFC 2046 section 5.1.1: 1 to 70 characters
+
 
 @dataclass
 class Part:
@@ -37,6 +39,8 @@ class MultipartReader:
         boundary = params.get(b"boundary")
         if kind != b"multipart/form-data" or not boundary:
             raise UnsupportedMediaType("upload a file as multipart/form-data")
+        if len(boundary) > MAX_BOUNDARY:  # python-multipart would raise from its constructor
+            raise BadRequest(f"the multipart boundary is longer than {MAX_BOUNDARY} characters")
         reader = cls(boundary)
         reader._parser = MultipartParser(
             boundary,

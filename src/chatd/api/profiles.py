@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from chatd.clock import iso_ms
@@ -44,10 +44,7 @@ async def _image_part(request: Request) -> tuple[bytes, str | None]:
 
 async def put_avatar(request: Request) -> Response:
     principal = await require_user(request)
-    try:
-        data, declared = await _image_part(request)
-    except ClientDisconnect:
-        return Response(status_code=400)
+    data, declared = await _image_part(request)  # a client gone mid-upload: see app.py
     user = await services(request).avatars.set(principal.user.id, data, declared)
     return ok({"user": user.to_json()})
 

@@ -6,13 +6,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .auth import require_user
-from .http import ok, services
+from .http import ok, raw_path_tail, services
 
 
 async def add_reaction(request: Request) -> Response:
     principal = await require_user(request)
     message = await services(request).team.react(
-        principal.user, request.path_params["id"], request.path_params["emoji"], add=True
+        principal.user, request.path_params["id"], raw_path_tail(request, "emoji"), add=True
     )
     return ok({"message": message.to_json()})
 
@@ -20,7 +20,7 @@ async def add_reaction(request: Request) -> Response:
 async def remove_reaction(request: Request) -> Response:
     principal = await require_user(request)
     message = await services(request).team.react(
-        principal.user, request.path_params["id"], request.path_params["emoji"], add=False
+        principal.user, request.path_params["id"], raw_path_tail(request, "emoji"), add=False
     )
     return ok({"message": message.to_json()})
 

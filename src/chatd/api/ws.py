@@ -82,7 +82,12 @@ async def _authenticate(websocket: WebSocket, services: Services) -> Principal |
         token = websocket.cookies[COOKIE]
     await websocket.accept()
     if token is None:
-        token = await _auth_frame(websocket)
+        try:
+            token = await _auth_frame(websocket)
+        except WebSocketDisconnect:
+            # gone before saying who it is: common (a closed tab) and no error of ours
+            event(log, logging.INFO, "ws.abandoned", stage="auth")
+            return None
     principal = None
     if token:
         try:

@@ -27,7 +27,7 @@ from chatd.ids import new_id
 from chatd.models import Conversation, Message, Session, User
 from chatd.services import search
 from chatd.services.accounts import token_hash
-from chatd.services.container import prepare_data_dir
+from chatd.services.datadir import open_for_admin
 from chatd.store import conversations, messages, sessions, users
 
 COMMON = "meeting"  # in about one message in twenty
@@ -59,7 +59,7 @@ def _add_message(
 
 def seed(data_dir: Path, count: int, conversations_count: int = 500) -> dict[str, Any]:
     config = load(None, {}, {"storage.data_dir": str(data_dir)})
-    db_path = prepare_data_dir(config)
+    db_path = open_for_admin(config)
     conn = connect(db_path)
     rng = random.Random(7)
     clock = SystemClock()

@@ -30,6 +30,11 @@ T = TypeVar("T")
 log = logging.getLogger("chatd.db")
 
 MAX_BATCH = 512
+WRITER_STUCK_S = 10.0  # a batch running longer makes the writer unready (/readyz)
+
+
+def _select_one(conn: Any) -> None:
+    conn.execute("SELECT 1").fetchone()
 
 
 class QueryInterrupted(Exception):
@@ -54,6 +59,7 @@ class Database(ABC):
     _queue: asyncio.Queue[_Op | None]
     _write_pool: ThreadPoolExecutor
     _task: asyncio.Task[None] | None = None
+    _batch_started: float | None = None  # monotonic start of the batch being committed
 
     @abstractmethod
     async def start(self) -> None:
@@ -88,6 +94,23 @@ class Database(ABC):
         (orphan sweep, session pruning): always on the embedded backend, one node at a time
         on a shared one."""
         return True
+
+    def writer_problem(self) -> str | None:
+        """Why writes cannot be taken now, or None. `/readyz` asks this instead of queueing
+        a write of its own: polled every second, a probe write would be a commit a second."""
+        task = self._task
+        if task is None:
+            return "the database is closed"
+        if task.done():
+            return "the database writer has stopped"
+        started = self._batch_started
+        if started is not None and time.monotonic() - started > WRITER_STUCK_S:
+            return f"a database commit has been running for over {WRITER_STUCK_S:.0f} s"
+        return None
+
+    async def ping(self) -> None:
+        """One trivial read: raises if the database cannot be reached (PostgreSQL away)."""
+        await self.read(_select_one)
 
     def _start_writer(self) -> None:
         self._queue = asyncio.Queue()
@@ -146,6 +169,7 @@ class Database(ABC):
                     break
                 batch.append(op)
             started = time.perf_counter()
+            self._batch_started = time.monotonic()
             try:
                 await loop.run_in_executor(self._write_pool, self._run_batch, batch)
             except Exception as exc:  # the commit itself failed: every caller fails
@@ -153,6 +177,8 @@ class Database(ABC):
                 for op in batch:
                     op.error = Unavailable("the database could not commit; try again")
                     op.result = None
+            finally:
+                self._batch_started = None
             metrics.DB_COMMIT_SECONDS.observe(time.perf_counter() - started)
             metrics.DB_BATCH_SIZE.observe(len(batch))
             self._after_batch(loop)

@@ -35,14 +35,40 @@ def current_version(conn: psycopg.Connection[tuple[object, ...]]) -> int:
     return 0 if found is None or found[0] is None else int(str(found[0]))
 
 
-def migrate(url: str) -> int:
-    """Bring the schema up to date; return the version now in force."""
-    found = migrations(FOLDER)
-    latest = len(found)
+def _connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
     try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as exc:
         raise SchemaError(f"cannot reach the database of storage.postgres_url: {exc}") from exc
+
+
+def read_version(url: str) -> int:
+    """The schema version, read without writing anything (an admin command beside a server)."""
+    with _connect(url) as conn:
+        return current_version(conn)
+
+
+def _nodes_alive(conn: psycopg.Connection[tuple[object, ...]], since: int) -> list[str]:
+    """Names in the node registry (services/nodes.py) heard from at `since` (ms) or later; a
+    schema older than the registry (migration 0008) has none to ask."""
+    row = conn.execute("SELECT to_regclass('nodes') IS NOT NULL").fetchone()
+    if row is None or not row[0]:
+        return []
+    rows = conn.execute(
+        "SELECT name FROM nodes WHERE heartbeat_at >= %s ORDER BY name", (since,)
+    ).fetchall()
+    return [str(name) for (name,) in rows]
+
+
+def migrate(url: str, refuse_nodes_alive_since: int | None = None) -> int:
+    """Bring the schema up to date; return the version now in force.
+
+    With `refuse_nodes_alive_since` (an admin command), an upgrade is refused while a node
+    is alive: nodes migrate at their own start, so one alive on an older schema runs an older
+    chatd, which must not find its tables changed under it."""
+    found = migrations(FOLDER)
+    latest = len(found)
+    conn = _connect(url)
     with conn:
         conn.execute(_LOCK)
         try:
@@ -51,6 +77,18 @@ def migrate(url: str) -> int:
                 raise SchemaError(
                     f"the database schema is version {version}, newer than this chatd knows "
                     f"({latest}); run a newer chatd"
+                )
+            alive = (
+                []
+                if refuse_nodes_alive_since is None or version == latest
+                else (_nodes_alive(conn, refuse_nodes_alive_since))
+            )
+            if alive:
+                raise SchemaError(
+                    f"chatd nodes are running on this database ({', '.join(alive)}) with "
+                    f"schema version {version}, and this chatd is for version {latest}: "
+                    "refusing to migrate under them; upgrade the nodes (each migrates at its "
+                    "start) or use their chatd version for admin commands"
                 )
             for number, name, sql in found[version:]:
                 try:

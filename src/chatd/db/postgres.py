@@ -16,6 +16,11 @@ What several nodes writing at once change:
 - Any SQL error aborts a PostgreSQL transaction, so an operation that hits one sends the
   batch to the careful path (a savepoint per operation), exactly as SQLite does for an
   operation that fails after writing.
+- Check-then-insert races: two nodes check a name is free, both insert, the second insert
+  waits for the first's commit and fails on the unique index. Running the operation again
+  (READ COMMITTED: each statement sees what is committed) makes its own check see the
+  winner's row and answer what one writer answers (409 with its fields, or the existing
+  direct conversation). An operation that keeps losing is a plain 409, never a 500.
 - A lost connection is no 500: the batch's callers, and readers, get `Unavailable` (503), and
   the next batch or read opens a new connection, so the node recovers by itself. A pooled
   connection that died while it idled (PostgreSQL restarted) is found only when used: that
@@ -42,13 +47,14 @@ from psycopg import errors as pg_errors
 from chatd import metrics
 from chatd.db.groupcommit import Database, QueryInterrupted, _Op
 from chatd.db.pgconn import PgConnection, connect
-from chatd.errors import Unavailable
+from chatd.errors import Conflict, Unavailable
 from chatd.log import event
 
 T = TypeVar("T")
 log = logging.getLogger("chatd.db")
 
 RETRIES = 8
+UNIQUE_RERUNS = 3  # runs of one operation that keeps losing unique races before a 409
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 _LOCK_SQL = (
     "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
@@ -280,17 +286,28 @@ class PostgresDatabase(Database):
         self._lock_keys(conn, batch)
         for op in batch:
             op.result, op.error = None, None
-            conn.raw.execute("SAVEPOINT op")
-            try:
-                op.result = op.fn(conn, *op.args)
-            except _RETRYABLE as exc:
-                raise _Retry from exc
-            except psycopg.OperationalError:
-                raise
-            except Exception as exc:
-                conn.raw.execute("ROLLBACK TO SAVEPOINT op")
-                op.error = exc
-            conn.raw.execute("RELEASE SAVEPOINT op")
+            for attempt in range(1, UNIQUE_RERUNS + 1):
+                conn.raw.execute("SAVEPOINT op")
+                try:
+                    op.result = op.fn(conn, *op.args)
+                except _RETRYABLE as exc:
+                    raise _Retry from exc
+                except psycopg.OperationalError:
+                    raise
+                except pg_errors.UniqueViolation as exc:
+                    conn.raw.execute("ROLLBACK TO SAVEPOINT op")
+                    conn.raw.execute("RELEASE SAVEPOINT op")
+                    event(log, logging.INFO, "db.unique_race", attempt=attempt)
+                    if attempt < UNIQUE_RERUNS:
+                        continue  # its checks now see the row that won: as on one writer
+                    op.error = Conflict("that was just created by someone else; try again")
+                    op.error.__cause__ = exc
+                    break
+                except Exception as exc:
+                    conn.raw.execute("ROLLBACK TO SAVEPOINT op")
+                    op.error = exc
+                conn.raw.execute("RELEASE SAVEPOINT op")
+                break
 
     def _after_batch(self, loop: asyncio.AbstractEventLoop) -> None:
         """Nothing to do between batches: PostgreSQL checkpoints by itself."""

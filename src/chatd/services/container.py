@@ -1,7 +1,9 @@
 """Builds the services of one chatd process and owns their background tasks.
 
 The web app's lifespan and the admin commands both start a `Services`; the admin commands
-pass `background=False`, so they share the rules and the database but run no timers.
+pass `background=False`, so they share the rules and the database but run no timers, and
+they open the data directory as a guest (`services/datadir.py`): never touching a running
+server's working files, never migrating a schema a running server uses.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import sqlite3
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 from chatd import metrics
 from chatd.clock import Clock, SystemClock
 from chatd.config import Config
-from chatd.db import migrate
-from chatd.db.database import Database, SqliteDatabase, connect
+from chatd.db.database import Database, SqliteDatabase
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
@@ -29,6 +28,7 @@ from chatd.services.avatars import Avatars
 from chatd.services.bots import Bots
 from chatd.services.commands import Commands
 from chatd.services.conversations import Conversations
+from chatd.services.datadir import DataDirLock, open_for_admin, prepare_data_dir
 from chatd.services.files import Files
 from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
@@ -51,47 +51,9 @@ if TYPE_CHECKING:  # the cluster modules: the embedded default never loads them
 log = logging.getLogger("chatd")
 
 
-def prepare_data_dir(config: Config) -> Path:
-    """Create the data directory, clear unfinished uploads, migrate the schema; the path of
-    the SQLite database (on PostgreSQL, whose schema this migrates, the data directory)."""
-    root = config.storage.path
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "files").mkdir(exist_ok=True)
-    tmp = root / "tmp"
-    if config.storage.backend == "postgres":
-        tmp.mkdir(exist_ok=True)
-        _clear_stale_uploads(tmp)
-        from chatd.db import pgmigrate  # psycopg is imported on this path only
-
-        pgmigrate.migrate(config.storage.postgres_url)
-        return root
-    if tmp.exists():
-        shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(exist_ok=True)
-    db_path = root / "chatd.db"
-    conn = connect(db_path, config.storage.synchronous)
-    try:
-        migrate.migrate(conn, root)
-    finally:
-        conn.close()
-    return db_path
-
-
-STALE_UPLOAD_S = 3600
-
-
-def _clear_stale_uploads(tmp: Path) -> None:
-    """On a data directory other nodes share, `tmp/` holds their uploads in progress too:
-    remove only parts nobody has written to for an hour."""
-    cutoff = time.time() - STALE_UPLOAD_S
-    for part in tmp.iterdir():
-        with contextlib.suppress(OSError):
-            if part.is_file() and part.stat().st_mtime < cutoff:
-                part.unlink()
-
-
 def open_database(config: Config, prepared: Path) -> Database:
-    """The configured backend (not started) over what `prepare_data_dir` returned."""
+    """The configured backend (not started) over what `prepare_data_dir` or
+    `open_for_admin` returned."""
     if config.storage.backend == "postgres":
         from chatd.db.postgres import PostgresDatabase
 
@@ -142,6 +104,7 @@ class Services:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     link: ClusterLink | None = None  # one node of several (cluster.bus = "nats")
     registry: NodeRegistry | None = None  # on PostgreSQL: who else runs on this database
+    lock: DataDirLock | None = None  # a server's mark on its data directory, held while it runs
 
     @classmethod
     async def start(
@@ -149,7 +112,18 @@ class Services:
     ) -> Services:
         clock = clock or SystemClock()
         metrics.NODE_INFO.labels(config.cluster.node_name).set(1)
-        prepared = await asyncio.to_thread(prepare_data_dir, config)
+        lock: DataDirLock | None = None
+        if background:
+            lock = DataDirLock(config.storage.path)
+            config.storage.path.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(lock.hold_shared)
+            try:
+                prepared = await asyncio.to_thread(prepare_data_dir, config)
+            except BaseException:
+                lock.release()
+                raise
+        else:
+            prepared = await asyncio.to_thread(open_for_admin, config)
         db = open_database(config, prepared)
         await db.start()
         bus: NatsBroker | None = None
@@ -203,6 +177,7 @@ class Services:
             *integrations,
             notify,
             Avatars(db, users.announce),
+            lock=lock,
         )
         if bus is not None and cluster_tracker is not None:
             link = cluster.ClusterLink(db, hub, bus, cluster_tracker, accounts.forget_sessions)
@@ -251,26 +226,24 @@ class Services:
         await self.presence.flush_last_seen()
         await self.search.indexer.close()
         await self.db.stop()
+        if self.lock is not None:
+            self.lock.release()
 
     async def ready(self) -> tuple[bool, str]:
         """Whether the database takes writes, the disk has room and, on a node of several,
-        the cluster bus is connected (for /readyz)."""
+        the cluster bus is connected (for /readyz). It adds no write of its own: the
+        writer's state, one trivial read (is the database there?) and the free space."""
         if self.link is not None and not self.link.broker.connected:
             return False, "the cluster bus (NATS) is unreachable"
         if self.registry is not None and self.registry.problem is not None:
             return False, self.registry.problem
-
-        def probe(conn: sqlite3.Connection, now: int) -> None:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('ready_probe', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (now,),
-            )
-
+        problem = self.db.writer_problem()
+        if problem is not None:
+            return False, problem
         try:
-            await asyncio.wait_for(self.db.write(probe, int(self.clock.now())), timeout=5)
+            await asyncio.wait_for(self.db.ping(), timeout=5)
         except Exception as exc:
-            return False, f"the database does not accept writes: {exc}"
+            return False, f"the database does not answer: {exc}"
         usage = await asyncio.to_thread(shutil.disk_usage, self.config.storage.path)
         if usage.free < self.config.storage.min_free_bytes:
             return False, f"only {usage.free} bytes free in the data directory"

@@ -8,15 +8,20 @@ from typing import Any
 
 from chatd.clock import Clock, now_ms
 from chatd.db.database import Database
-from chatd.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chatd.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from chatd.ids import new_id
 from chatd.models import Conversation, User
 from chatd.realtime.hub import Event, Hub
 from chatd.services import access, validation
+from chatd.services.throttle import FailureWindow
 from chatd.store import conversations as store
 from chatd.store import users
 
 MAX_INITIAL_MEMBERS = 1000
+# New conversations one person may make per minute (the contract's "Conversations"): far
+# above what anyone makes by hand, far below the 1,500 groups in 2 s that once flooded
+# another member's conversation list. Opening a direct conversation that exists is free.
+MAX_CREATED_PER_MINUTE = 30
 NOTIFY_LEVELS = ("default", "all", "mentions", "none")
 
 
@@ -52,6 +57,7 @@ class Conversations:
         self.db = db
         self.hub = hub
         self.clock = clock
+        self._made = FailureWindow(clock, MAX_CREATED_PER_MINUTE, 60.0)
 
     def _publish(self, conversation_id: str, frame: dict[str, Any]) -> None:
         self.hub.publish(Event(frame, conversation_id=conversation_id))
@@ -101,6 +107,14 @@ class Conversations:
             members=member_ids,
         )
 
+        # Each creation is counted before its write (in flight included, so a burst of
+        # parallel requests cannot all pass) and given back if nothing new was made.
+        wait = self._made.retry_after(user.id)
+        if wait > 0 and direct_key is None:
+            raise RateLimited(wait, "too many new conversations; try again in a minute")
+        if wait == 0:
+            self._made.fail(user.id)
+
         def create(conn: sqlite3.Connection) -> tuple[Conversation, bool]:
             _check_users_exist(conn, others, "members")
             if direct_key is not None:
@@ -109,6 +123,8 @@ class Conversations:
                     found = store.get(conn, existing, user.id)
                     assert found is not None
                     return found, False
+                if wait > 0:
+                    raise RateLimited(wait, "too many new conversations; try again in a minute")
             if channel_key is not None and store.channel_taken(conn, channel_key):
                 raise Conflict("a channel with that name exists", fields={"name": "is taken"})
             store.insert(conn, conversation, channel_key, direct_key)
@@ -120,7 +136,15 @@ class Conversations:
             if result[1]:
                 self._publish_conversation("conversation.created", result[0])
 
-        return await self.db.write(create, after=announce)
+        try:
+            result = await self.db.write(create, after=announce)
+        except Exception:
+            if wait == 0:
+                self._made.forgive(user.id)
+            raise
+        if not result[1] and wait == 0:
+            self._made.forgive(user.id)
+        return result
 
     # ---- read --------------------------------------------------------------------------
 

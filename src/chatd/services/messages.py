@@ -248,8 +248,8 @@ class Messages:
     async def history(
         self, user: User, conversation_id: str, before: Any, after: Any, limit: Any
     ) -> tuple[list[Message], bool]:
-        upper = None if before in (None, "") else validation.integer(before, "before")
-        lower = None if after in (None, "") else validation.integer(after, "after")
+        upper = None if before in (None, "") else validation.query_integer(before, "before")
+        lower = None if after in (None, "") else validation.query_integer(after, "after")
         size = validation.limit(limit)
 
         def read(conn: sqlite3.Connection) -> tuple[list[Message], bool]:
@@ -260,28 +260,13 @@ class Messages:
 
         return await self.db.read(read)
 
-    def _load(
-        self, conn: sqlite3.Connection, user: User, message_id: str
-    ) -> tuple[Message, conversations.Access]:
-        message = messages.get(conn, message_id)
-        if message is None:
-            raise NotFound("no such message")
-        try:
-            found = access.member(
-                conversations.access(conn, message.conversation_id, user.id), user
-            )
-        except NotFound:
-            raise NotFound("no such message") from None
-        messages.hydrate(conn, [message])
-        return message, found
-
     async def get(self, user: User, message_id: str) -> Message:
         return await self.db.read(lambda conn: load_visible(conn, user, message_id)[0])
 
     async def replies(
         self, user: User, message_id: str, after: Any, limit: Any
     ) -> tuple[list[Message], bool]:
-        lower = 0 if after in (None, "") else validation.integer(after, "after")
+        lower = 0 if after in (None, "") else validation.query_integer(after, "after")
         size = validation.limit(limit)
 
         def read(conn: sqlite3.Connection) -> tuple[list[Message], bool]:

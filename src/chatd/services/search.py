@@ -240,7 +240,7 @@ class Search:
         size = validation.limit(limit)
         before = None
         if cursor not in (None, ""):
-            before = validation.integer(cursor, "cursor", minimum=1)
+            before = validation.query_integer(cursor, "cursor", minimum=1)
         query = plan(text)
         if query.trigram is None and query.bigram is None:
             return [], None

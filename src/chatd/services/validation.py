@@ -120,12 +120,8 @@ def boolean(value: Any, field: str) -> bool:
 def integer(
     value: Any, field: str, *, minimum: int | None = None, maximum: int | None = None
 ) -> int:
-    """An integer from JSON or from a query string."""
-    if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise fail(field, "must be an integer") from None
+    """An integer from JSON: a JSON number without a fraction, never a string (`"2"` is a
+    wrong type, 422, as the contract says of every field)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise fail(field, "must be an integer")
     if not -INT64 <= value <= INT64:  # what SQLite can store
@@ -137,11 +133,24 @@ def integer(
     return value
 
 
+def query_integer(
+    value: Any, field: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """An integer from a query string (or a path), where everything arrives as text."""
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise fail(field, "must be an integer") from None
+    return integer(value, field, minimum=minimum, maximum=maximum)
+
+
 def limit(value: Any, default: int = 50, maximum: int = 200) -> int:
-    """The contract's list limit: default 50, above 200 means 200, below 1 is refused."""
+    """The contract's list limit (a query parameter): default 50, above 200 means 200, below
+    1 is refused."""
     if value is None or value == "":
         return default
-    return min(integer(value, "limit", minimum=1), maximum)
+    return min(query_integer(value, "limit", minimum=1), maximum)
 
 
 def identifier(value: Any, field: str) -> str:
