@@ -5,7 +5,7 @@
 import { html, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { api } from './api.js';
 import { Modal, UserPicker } from './dialogs.js';
-import { Faces } from './faces.js';
+import { Faces } from './avatar.js';
 
 export function ConversationDetails({ store, onClose }) {
   const conversation = store.active && store.conversations.get(store.active);
