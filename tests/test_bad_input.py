@@ -1,7 +1,8 @@
 """Bad input the outside security test sent, each answered in the contract's envelope (never
 500, never a traceback in the log): a huge multipart boundary, clients that leave mid-request
 or before a WebSocket's auth frame, a method HTTP/1.1 does not know, a number sent as a
-string, invalid UTF-8 in a reaction's emoji."""
+string, invalid UTF-8 in a reaction's emoji. And what a socket logs: chatd's structured lines
+only, not uvicorn's three unstructured ones beside them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from .conftest import ChatdServer, Team, start_server
+from .wsclient import WS
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +102,7 @@ def test_a_socket_leaving_before_its_auth_frame_logs_one_line(srv: ChatdServer) 
         assert sock.recv(4096).startswith(b"HTTP/1.1 101")
     logged = _wait_for_line(srv, "ws.abandoned", since)
     _assert_no_traceback(logged)
-    assert logged.count("ws.abandoned") == 1, logged
+    assert len(logged.strip().splitlines()) == 1, logged  # uvicorn's own lines are gone too
 
 
 def test_max_uses_as_a_string_is_a_wrong_type(srv: ChatdServer, crew: Team) -> None:
@@ -125,3 +127,14 @@ def test_invalid_utf8_in_an_emoji_is_refused(srv: ChatdServer, crew: Team) -> No
         good = http.put(f"/api/v1/messages/{message}/reactions/%F0%9F%91%8D")
         assert good.status_code == 200
         assert [r["emoji"] for r in good.json()["message"]["reactions"]] == ["\N{THUMBS UP SIGN}"]
+
+
+def test_a_socket_logs_only_chatd_lines(srv: ChatdServer, crew: Team) -> None:
+    since = len(srv.log)
+    ws = WS(srv.url, crew.admin_token)
+    ws.welcome()
+    ws.close()
+    logged = _wait_for_line(srv, "ws.close", since)
+    assert "ws.open" in logged
+    for chatter in ("[accepted]", "connection open", "connection closed", '"WebSocket '):
+        assert chatter not in logged, logged

@@ -43,6 +43,36 @@ def test_inbox_is_a_queue_for_one_reader() -> None:
     asyncio.run(scenario())
 
 
+def test_inbox_behind_its_writer_keeps_order_and_lets_go_of_what_was_read() -> None:
+    """The app lagging behind the socket: first in, first out, read items not kept alive,
+    and the list holds at most about twice what is unread (it is read by index, not
+    `pop(0)`, which shifted every item behind the first on each read)."""
+
+    async def scenario() -> None:
+        inbox = Inbox()
+        sent = received = 0
+        for round_ in range(200):
+            for _ in range(round_ % 7 + 1):
+                inbox.put_nowait(sent)
+                sent += 1
+            for _ in range(round_ % 5 + 1):
+                if inbox.empty():
+                    break
+                assert await inbox.get() == received
+                received += 1
+            unread = sent - received
+            assert len(inbox) == unread
+            held = inbox._items  # what the list keeps is the point here
+            assert len(held) <= 2 * unread + Inbox.COMPACT_AFTER
+            assert all(item is None for item in held[: len(held) - unread])
+        while not inbox.empty():
+            assert await inbox.get() == received
+            received += 1
+        assert received == sent and inbox._items == []
+
+    asyncio.run(scenario())
+
+
 def test_flag_wakes_every_waiter_and_can_be_cleared() -> None:
     async def scenario() -> None:
         flag = Flag()

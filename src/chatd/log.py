@@ -14,6 +14,11 @@ from typing import Any
 
 import orjson
 
+# The per-socket chatter of uvicorn's WebSocket protocol and of websockets (`[accepted]`,
+# `connection open`, `connection closed`: three unstructured lines per socket beside chatd's
+# own `ws.open` / `ws.close`) goes to this logger, which shows warnings and errors only.
+SOCKET_CHATTER = "chatd.ws.protocol"
+
 _SECRET_WORDS = ("password", "token", "secret", "cookie", "authorization", "invite_code")
 
 
@@ -79,6 +84,7 @@ def setup(level: str = "info", fmt: str = "text", node: str | None = None) -> No
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger(SOCKET_CHATTER).setLevel(max(logging.WARNING, root.level))
 
 
 def event(logger: logging.Logger, level: int, name: str, **fields: Any) -> None:

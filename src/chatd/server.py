@@ -19,11 +19,12 @@ from collections.abc import Generator
 import uvicorn
 
 from chatd import systemd
+from chatd.api.httpprotocol import HttpLimits, http_protocol
 from chatd.api.wsprotocol import ChatdWebSocketProtocol
 from chatd.app import create_app
 from chatd.config import Config
 from chatd.log import event
-from chatd.realtime.protocol import CLOSE_GOING_AWAY, HEARTBEAT_S
+from chatd.realtime.protocol import CLOSE_GOING_AWAY, HEARTBEAT_S, MAX_FRAME_BYTES
 from chatd.services.container import Services
 
 log = logging.getLogger("chatd")
@@ -61,8 +62,10 @@ async def run(config: Config) -> int:
         log_config=None,
         access_log=False,
         lifespan="on",
+        # uvicorn's httptools protocol with a bounded, timed request head and a timed body
+        http=http_protocol(HttpLimits.of(config.server)),
         ws=ChatdWebSocketProtocol,  # uvicorn's own, lighter per idle socket
-        ws_max_size=64 * 1024,
+        ws_max_size=MAX_FRAME_BYTES,  # a bigger frame closes the socket with 1009
         # Compression would cost a deflate per socket per event (no frame could be shared)
         # to save bandwidth a LAN does not lack.
         ws_per_message_deflate=False,

@@ -23,6 +23,7 @@ from chatd.realtime.presence import MANUAL, PresenceTracker
 RANK = {"offline": 0, "away": 1, "online": 2, "dnd": 3}
 
 Entry = tuple[str, int | None]  # status, last seen (ms)
+OFFLINE: Entry = ("offline", None)
 
 
 class ClusterPresenceTracker(PresenceTracker):
@@ -96,8 +97,13 @@ class ClusterPresenceTracker(PresenceTracker):
         is not pushed or mailed about new messages."""
         if super().active(user_id):
             return True
-        return any(
-            table.get(user_id, ("offline", None))[0] == "online" for table in self._remote.values()
+        return any(table.get(user_id, OFFLINE)[0] == "online" for table in self._remote.values())
+
+    def away_among(self, user_ids: Iterable[str], besides: str) -> tuple[str, ...]:
+        return tuple(
+            user_id
+            for user_id in super().away_among(user_ids, besides)
+            if all(table.get(user_id, OFFLINE)[0] != "online" for table in self._remote.values())
         )
 
     # ---- combining ---------------------------------------------------------------------

@@ -106,7 +106,6 @@ class Hub:
     _conversations_of: dict[str, set[str]] = field(default_factory=dict)
     _sockets: dict[str, dict[str, Connection]] = field(default_factory=dict)
     _by_session: dict[str, dict[str, Connection]] = field(default_factory=dict)
-    on_user_sockets_changed: Callable[[str, int], None] | None = None
     # a conversation's members as one shared tuple, rebuilt after a membership change: events
     # published between two changes carry the same object, which is how the flush groups them
     _recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -192,8 +191,6 @@ class Hub:
         sockets[conn.conn_id] = conn
         self._by_session.setdefault(conn.session_id, {})[conn.conn_id] = conn
         metrics.OPEN_SOCKETS.inc()
-        if self.on_user_sockets_changed is not None:
-            self.on_user_sockets_changed(conn.user_id, len(sockets))
 
     def detach(self, conn: Connection) -> None:
         sockets = self._sockets.get(conn.user_id)
@@ -207,8 +204,6 @@ class Hub:
                 del self._by_session[conn.session_id]
         if not sockets:
             del self._sockets[conn.user_id]
-        if self.on_user_sockets_changed is not None:
-            self.on_user_sockets_changed(conn.user_id, len(sockets))
 
     def connections(self) -> list[Connection]:
         return [conn for sockets in self._sockets.values() for conn in sockets.values()]

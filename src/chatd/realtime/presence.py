@@ -9,6 +9,7 @@ flap. Each change is published to the users who share a conversation, and to the
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chatd import metrics
@@ -36,13 +37,17 @@ class PresenceTracker:
         self.offline_grace_s = offline_grace_s
         self._users: dict[str, _UserState] = {}
         self._last_seen: dict[str, int] = {}  # of users gone offline since start
+        # the latest activity over each user's open sockets: who is active is asked for
+        # every member of every new message's conversation, so it is one lookup, not a loop
+        self._latest: dict[str, float] = {}
         self.seen: dict[str, int] = {}  # last_seen_at to persist, drained by the owner
 
     # ---- inputs ------------------------------------------------------------------------
 
     def connected(self, user_id: str, conn_id: str) -> None:
         state = self._users.setdefault(user_id, _UserState())
-        state.conns[conn_id] = self.clock.monotonic()
+        now = state.conns[conn_id] = self.clock.monotonic()
+        self._latest[user_id] = now
         state.gone_at = None
         self._evaluate(user_id, state)
 
@@ -50,7 +55,10 @@ class PresenceTracker:
         state = self._users.get(user_id)
         if state is None or state.conns.pop(conn_id, None) is None:
             return
-        if not state.conns:
+        if state.conns:
+            self._latest[user_id] = max(state.conns.values())
+        else:
+            del self._latest[user_id]
             state.gone_at = self.clock.monotonic()
             state.last_seen_ms = now_ms(self.clock)
             self.seen[user_id] = state.last_seen_ms
@@ -59,7 +67,7 @@ class PresenceTracker:
     def activity(self, user_id: str, conn_id: str) -> None:
         state = self._users.get(user_id)
         if state is not None and conn_id in state.conns:
-            state.conns[conn_id] = self.clock.monotonic()
+            state.conns[conn_id] = self._latest[user_id] = self.clock.monotonic()
             if state.status == "away" and state.manual == "online":
                 self._evaluate(user_id, state)
 
@@ -125,11 +133,15 @@ class PresenceTracker:
         """Whether one of the user's sockets is open and active (a frame other than `ping`
         within `away_after_s`): such a person sees new messages already, so nothing is
         pushed or mailed to them."""
-        state = self._users.get(user_id)
-        if state is None or not state.conns:
-            return False
-        now = self.clock.monotonic()
-        return any(now - last <= self.away_after_s for last in state.conns.values())
+        latest = self._latest.get(user_id)
+        return latest is not None and self.clock.monotonic() - latest <= self.away_after_s
+
+    def away_among(self, user_ids: Iterable[str], besides: str) -> tuple[str, ...]:
+        """The users of `user_ids` other than `besides` with no active socket: asked for
+        each new message, so one comparison per member."""
+        since = self.clock.monotonic() - self.away_after_s
+        latest = self._latest
+        return tuple(u for u in user_ids if latest.get(u, -1e300) < since and u != besides)
 
     def tick(self) -> None:
         """Apply the timers: idle sockets turn away, the grace period ends in offline."""

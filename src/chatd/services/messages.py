@@ -36,15 +36,6 @@ class Draft:
     thread: Any = None  # true: a reply in reply_to's thread, not in the flow
 
 
-def _member_names(conn: sqlite3.Connection, conversation_id: str) -> dict[str, str]:
-    rows = conn.execute(
-        "SELECT u.username, u.id FROM members m JOIN users u ON u.id = m.user_id "
-        "WHERE m.conversation_id = ?",
-        (conversation_id,),
-    )
-    return {str(name): str(uid) for name, uid in rows}
-
-
 def _attach(
     conn: sqlite3.Connection, message: Message, uploader_id: str, file_ids: list[str]
 ) -> list[File]:
@@ -65,7 +56,7 @@ def _set_mentions(
         if not new:
             messages.set_mentions(conn, message, [])
         return
-    names = _member_names(conn, message.conversation_id)
+    names = conversations.member_names(conn, message.conversation_id)
     message.mentions = mentions.resolve(message.body, kind, message.author_id, names)
     messages.set_mentions(conn, message, message.mentions, new=new)
 
@@ -259,21 +250,6 @@ class Messages:
             return found, more
 
         return await self.db.read(read)
-
-    def _load(
-        self, conn: sqlite3.Connection, user: User, message_id: str
-    ) -> tuple[Message, conversations.Access]:
-        message = messages.get(conn, message_id)
-        if message is None:
-            raise NotFound("no such message")
-        try:
-            found = access.member(
-                conversations.access(conn, message.conversation_id, user.id), user
-            )
-        except NotFound:
-            raise NotFound("no such message") from None
-        messages.hydrate(conn, [message])
-        return message, found
 
     async def get(self, user: User, message_id: str) -> Message:
         return await self.db.read(lambda conn: load_visible(conn, user, message_id)[0])

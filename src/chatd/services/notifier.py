@@ -27,6 +27,7 @@ from chatd.store import notify as store
 log = logging.getLogger("chatd.notify")
 
 QUEUE_SIZE = 2000  # messages waiting to be looked at; beyond that they are dropped and logged
+BATCH_SIZE = 200  # messages looked at in one read
 BODY_CHARS = 200
 
 
@@ -62,6 +63,9 @@ def preview(message: Message) -> str:
     return text[:BODY_CHARS]
 
 
+_Waiting = tuple[Message, tuple[str, ...]]  # a new message and its members who are away
+
+
 @dataclass(frozen=True)
 class _Plan:
     pushes: list[tuple[store.Subscription, dict[str, object]]]
@@ -82,15 +86,12 @@ class Notifier:
         self.tracker = tracker
         self.push = push
         self.email_on = email_on
-        self._queue: asyncio.Queue[tuple[Message, tuple[str, ...]]] = asyncio.Queue(QUEUE_SIZE)
+        self._queue: asyncio.Queue[_Waiting] = asyncio.Queue(QUEUE_SIZE)
 
     def message_created(self, message: Message, author: User) -> None:
         """Called on the event loop right after the commit: cheap, never waits."""
-        away = tuple(
-            uid
-            for uid in self.hub.members(message.conversation_id)
-            if uid != message.author_id and not self.tracker.active(uid)
-        )
+        members = self.hub.members(message.conversation_id)
+        away = self.tracker.away_among(members, besides=message.author_id)
         if not away:
             return
         try:
@@ -98,27 +99,46 @@ class Notifier:
         except asyncio.QueueFull:
             event(log, logging.WARNING, "notify.dropped", reason="queue full")
 
-    def _plan(self, conn: sqlite3.Connection, message: Message, away: list[str]) -> _Plan:
-        author, kind, name = store.names(conn, message.author_id, message.conversation_id)
-        found = store.recipients(conn, message.conversation_id, away)
-        chosen = [r for r in found if notifies(r, kind, message.mentions)]
-        payload: dict[str, object] = {
-            "conversation_id": message.conversation_id,
-            "message_id": message.id,
-            "seq": message.seq,
-            "title": title(author, kind, name),
-            "body": preview(message),
-        }
-        subscriptions = store.subscriptions_of(conn, [r.user_id for r in chosen])
-        pending = [
-            (r.user_id, message.id, message.conversation_id, message.seq, message.created_at)
-            for r in chosen
-            if r.emailable and self.email_on
-        ]
-        return _Plan([(s, payload) for s in subscriptions], pending)
+    def _plan(self, conn: sqlite3.Connection, batch: list[_Waiting]) -> _Plan:
+        """Whom each message of the batch reaches, in one read: a busy conversation's
+        messages ask the same questions, so each is asked once per batch."""
+        names: dict[tuple[str, str], tuple[str, str, str]] = {}
+        chosen_of: dict[tuple[str, tuple[str, ...]], list[store.Recipient]] = {}
+        subscriptions_of: dict[str, list[store.Subscription]] = {}
+        pushes: list[tuple[store.Subscription, dict[str, object]]] = []
+        pending: list[tuple[str, str, str, int, int]] = []
+        for message, away in batch:
+            key = (message.author_id, message.conversation_id)
+            if key not in names:
+                names[key] = store.names(conn, *key)
+            author, kind, name = names[key]
+            asked = (message.conversation_id, away)
+            if asked not in chosen_of:
+                chosen_of[asked] = store.recipients(conn, message.conversation_id, list(away))
+            chosen = [r for r in chosen_of[asked] if notifies(r, kind, message.mentions)]
+            if not chosen:
+                continue
+            payload: dict[str, object] = {
+                "conversation_id": message.conversation_id,
+                "message_id": message.id,
+                "seq": message.seq,
+                "title": title(author, kind, name),
+                "body": preview(message),
+            }
+            unknown = [r.user_id for r in chosen if r.user_id not in subscriptions_of]
+            if unknown:
+                for user_id in unknown:
+                    subscriptions_of[user_id] = []
+                for found in store.subscriptions_of(conn, unknown):
+                    subscriptions_of[found.user_id].append(found)
+            pushes.extend((s, payload) for r in chosen for s in subscriptions_of[r.user_id])
+            if self.email_on:
+                due = (message.id, message.conversation_id, message.seq, message.created_at)
+                pending.extend((r.user_id, *due) for r in chosen if r.emailable)
+        return _Plan(pushes, pending)
 
-    async def _handle(self, message: Message, away: tuple[str, ...]) -> None:
-        plan = await self.db.read(self._plan, message, list(away))
+    async def _handle(self, batch: list[_Waiting]) -> None:
+        plan = await self.db.read(self._plan, batch)
         for subscription, payload in plan.pushes:
             self.push.enqueue(subscription, payload)
         if plan.pending:
@@ -126,8 +146,10 @@ class Notifier:
 
     async def run(self) -> None:
         while True:
-            message, away = await self._queue.get()
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH_SIZE and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
-                await self._handle(message, away)
+                await self._handle(batch)
             except Exception:
                 log.exception("notify.failed")

@@ -10,7 +10,7 @@ import { slot } from './extensions.js';
 import { Icon } from './icons.js';
 import { renderMarkdown } from './markdown.js';
 import { MessageMenu } from './menu.js';
-import { Faces } from './faces.js';
+import { Faces } from './avatar.js';
 import { fullTime, isImage, sizeOf, timeOf } from './util.js';
 
 const LONG_PRESS_MS = 500;
