@@ -38,14 +38,16 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def receiver(cert: tuple[Path, Path]) -> Iterator[PushReceiver]:
+def receiver(cert: tuple[Path, Path], backend: str) -> Iterator[PushReceiver]:
+    """One per backend's server: what it counts must not carry over to the next server."""
     found = PushReceiver(*cert)
     yield found
     found.stop()
 
 
 @pytest.fixture(scope="module")
-def mailbox() -> Iterator[Mailbox]:
+def mailbox(backend: str) -> Iterator[Mailbox]:
+    """One per backend's server, as `receiver`."""
     found = Mailbox()
     yield found
     found.stop()
