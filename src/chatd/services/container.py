@@ -36,9 +36,10 @@ from chatd.services.nodes import NodeRegistry
 from chatd.services.notify import Notify
 from chatd.services.outbound import Outbound
 from chatd.services.outgoing import OutgoingHooks
+from chatd.services.pins import Pins
 from chatd.services.presence import PresenceService
+from chatd.services.reactions import Reactions
 from chatd.services.search import Search, SearchIndexer
-from chatd.services.team import Team
 from chatd.services.users import Site, Users
 from chatd.services.webhooks import Webhooks
 from chatd.store import conversations as conversation_store
@@ -92,7 +93,8 @@ class Services:
     messages: Messages
     presence: PresenceService
     files: Files
-    team: Team
+    reactions: Reactions
+    pins: Pins
     search: Search
     bots: Bots
     outbound: Outbound
@@ -171,7 +173,8 @@ class Services:
             messages,
             presence,
             files,
-            Team(db, hub, clock),
+            Reactions(db, hub, clock),
+            Pins(db, hub, clock),
             Search(db, indexer, config.limits.search_time_ms / 1000),
             Bots(db, hub, accounts, users, clock),
             *integrations,
