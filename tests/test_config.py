@@ -178,3 +178,12 @@ def test_start_up_log_carries_the_redacted_config(tmp_path: Path) -> None:
         srv.stop()
     assert "server.port=0" in line and "limits.max_body_bytes=1048576" in line
     assert "***@a.example" in line and "pa55" not in srv.log
+
+
+def test_metrics_networks_are_checked() -> None:
+    assert load(None, {}, {}).server.metrics_networks == ("127.0.0.0/8", "::1/128")
+    with pytest.raises(ConfigError, match=r"server\.metrics_networks"):
+        load(None, {"CHATD_SERVER_METRICS_NETWORKS": "127.0.0.0/8,not-a-net"}, {})
+    server = load(None, {"CHATD_SERVER_METRICS_NETWORKS": "10.0.0.0/8"}, {}).server
+    assert server.may_read_metrics("10.1.2.3") and server.may_read_metrics("::ffff:10.1.2.3")
+    assert not server.may_read_metrics("127.0.0.1") and not server.may_read_metrics("")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
 from chatd.db.database import SqliteDatabase as Database
+from chatd.errors import Unavailable
 
 
 def make_table(conn: sqlite3.Connection) -> None:
@@ -73,3 +75,62 @@ def test_closed_database_refuses_writes(tmp_path: Path) -> None:
             await db.write(make_table)
 
     asyncio.run(closed())
+
+
+def noop(conn: sqlite3.Connection) -> None:
+    conn.execute("SELECT 1")
+
+
+def test_a_write_after_the_stop_sentinel_fails_at_once(tmp_path: Path) -> None:
+    """A write queued behind the stop sentinel used to wait forever (issue 15, item 13): it
+    now fails with 503 unavailable, and the writes queued before the sentinel still commit."""
+
+    async def stopping() -> None:
+        db = Database(tmp_path / "s.db")
+        await db.start()
+        await db.write(make_table)
+        started, gate = threading.Event(), threading.Event()
+        first = db.submit(lambda conn: started.set() or (gate.wait(10) and put(conn, "first", 1)))
+        await asyncio.to_thread(started.wait, 5)  # the writer holds `first` ...
+        queued = db.submit(put, "queued", 2)  # ... so this one waits in the queue
+        stop = asyncio.create_task(db.stop())
+        await asyncio.sleep(0)  # one turn of the loop: stop() queues its sentinel
+        assert db._queue.qsize() == 2
+        with pytest.raises(Unavailable) as refused:
+            await asyncio.wait_for(db.write(put, "late", 3), timeout=2)
+        assert refused.value.status == 503 and refused.value.code == "unavailable"
+        gate.set()
+        assert await asyncio.wait_for(first, 5) == 1
+        assert await asyncio.wait_for(queued, 5) == 2
+        await asyncio.wait_for(stop, 5)
+
+    asyncio.run(stopping())
+
+
+def test_a_write_after_the_writer_died_fails_at_once(tmp_path: Path) -> None:
+    """If the write loop dies (here: its housekeeping raises), the writes it was answering,
+    those queued and any later one fail with 503 instead of waiting forever."""
+
+    async def died() -> None:
+        db = Database(tmp_path / "d.db")
+        await db.start()
+        await db.write(make_table)
+
+        def broken(loop: asyncio.AbstractEventLoop) -> None:
+            raise RuntimeError("housekeeping failed")
+
+        db._after_batch = broken  # type: ignore[method-assign]
+        started, gate = threading.Event(), threading.Event()
+        answering = db.submit(lambda conn: started.set() or gate.wait(10))
+        await asyncio.to_thread(started.wait, 5)
+        queued = db.submit(noop)  # waits in the queue while the writer holds `answering`
+        gate.set()
+        for future in (answering, queued):
+            with pytest.raises(Unavailable):
+                await asyncio.wait_for(future, timeout=5)
+        with pytest.raises(Unavailable):
+            await asyncio.wait_for(db.write(noop), timeout=5)
+        assert db.writer_problem() == "the database writer has stopped"
+        await asyncio.wait_for(db.stop(), 5)
+
+    asyncio.run(died())

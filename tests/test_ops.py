@@ -54,6 +54,46 @@ def test_metrics_are_exported(server: ChatdServer, team: Team) -> None:
     assert cid["conversation"]["id"] not in text
 
 
+def write_batches(server: ChatdServer) -> float:
+    """How many write batches the server has committed (chatd_db_batch_size's count)."""
+    with server.client() as http:
+        text = http.get("/metrics").text
+    found = re.search(r"^chatd_db_batch_size_count (\S+)$", text, re.MULTILINE)
+    assert found, text
+    return float(found.group(1))
+
+
+def test_readyz_adds_no_write(server: ChatdServer) -> None:
+    """/readyz is polled every second: it used to queue a probe write on each call (issue 15,
+    item 7). Fifty calls now commit nothing; a background heartbeat (PostgreSQL's node
+    registry beats every 2 s) may add one batch while they run, never fifty."""
+    before = write_batches(server)
+    with server.client() as http:
+        for _ in range(50):
+            assert http.get("/readyz").status_code == 200
+    assert write_batches(server) - before <= 1
+
+
+def test_metrics_only_from_metrics_networks(tmp_path: Path) -> None:
+    """`server.metrics_networks`: others get 404 in the envelope; behind a trusted proxy the
+    forwarded address is the one that counts (issue 15, item 7)."""
+    server = start_server(
+        tmp_path, server_trusted_proxies="127.0.0.1", server_metrics_networks="192.0.2.0/24"
+    )
+    try:
+        with server.client() as http:
+            direct = http.get("/metrics")  # from 127.0.0.1, outside the networks
+            assert direct.status_code == 404
+            assert direct.json()["error"]["code"] == "not_found"
+            outsider = http.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+            assert outsider.status_code == 404
+            inside = http.get("/metrics", headers={"X-Forwarded-For": "192.0.2.7"})
+            assert inside.status_code == 200 and "chatd_open_sockets" in inside.text
+            assert http.get("/healthz").status_code == 200
+    finally:
+        server.stop()
+
+
 def test_dashboard_queries_only_exported_metrics(server: ChatdServer) -> None:
     dashboard = json.loads((ROOT / "packaging" / "grafana" / "chatd.json").read_text())
     names = exported(server)

@@ -139,7 +139,14 @@ def test_conversation_events(server: ChatdServer, people: dict[str, Person]) -> 
     created = hal_ws.expect("conversation.created")
     assert created["conversation"]["id"] == cid
     gus.http.patch(f"/api/v1/conversations/{cid}", json={"topic": "news"})
-    assert hal_ws.expect("conversation.updated")["conversation"]["topic"] == "news"
+    renamed = hal_ws.expect("conversation.updated")
+    assert renamed["conversation"]["topic"] == "news"
+    assert "own" not in renamed  # a neutral view: no one's settings
+    # a settings change reaches the person's own sockets with their view, marked as such
+    hal.http.patch(f"/api/v1/conversations/{cid}/settings", json={"muted": True})
+    settled = hal_ws.expect("conversation.updated")
+    assert settled["own"] is True
+    assert settled["conversation"]["muted"] is True
     gus.http.patch("/api/v1/users/me", json={"display_name": "Gus Prime"})
     assert hal_ws.expect("user.updated")["user"]["display_name"] == "Gus Prime"
     hal_ws.close()

@@ -89,6 +89,26 @@ class ServerConfig:
         (), "proxy addresses whose X-Forwarded-For is believed"
     )
     shutdown_timeout_s: int = setting(10, "SIGTERM grace", minimum=1, maximum=3600)
+    metrics_networks: tuple[str, ...] = setting(
+        ("127.0.0.0/8", "::1/128"), "networks allowed to read /metrics"
+    )
+    # hardening: what one connection may cost before its request is read (as nginx bounds it)
+    max_header_bytes: int = setting(
+        32768, "largest request head (request line and headers) before 431", minimum=4096
+    )
+    max_headers: int = setting(100, "most header lines in one request before 431", minimum=16)
+    header_timeout_s: int = setting(
+        60,
+        "seconds a connection has to send its request head (then closed; 408 if it sent part)",
+        minimum=1,
+        maximum=3600,
+    )
+    body_timeout_s: int = setting(
+        60,
+        "seconds a request body may stall between two reads before 408",
+        minimum=1,
+        maximum=3600,
+    )
     # https served directly (push, notifications and the clipboard need a secure page)
     tls_cert_file: str = setting("", "PEM certificate chain; with tls_key_file, chatd speaks https")
     tls_key_file: str = setting("", "PEM private key of tls_cert_file")
@@ -96,6 +116,29 @@ class ServerConfig:
     @property
     def tls(self) -> bool:
         return bool(self.tls_cert_file)
+
+    def __post_init__(self) -> None:
+        for network in self.metrics_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"server.metrics_networks: {network!r} is not a network"
+                ) from None
+
+    def may_read_metrics(self, host: str) -> bool:
+        """Whether a client at `host` (the forwarded address behind a trusted proxy) is in
+        `metrics_networks`; anything that is not an IP address is not."""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # a dual-stack socket's view of an IPv4 client
+        return any(
+            address in ipaddress.ip_network(network, strict=False)
+            for network in self.metrics_networks
+        )
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,22 @@ def _content_disposition(kind: str, name: str) -> str:
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+# Why chatd reads `Range` itself and lets Starlette's FileResponse only serve the one range it
+# accepted (Starlette parses Range on its own, but answers differently from the contract):
+# - an unsatisfiable range is a 416 in the contract's JSON envelope with `Content-Range:
+#   bytes */SIZE`; Starlette answers a plain-text 416;
+# - a malformed Range is ignored (RFC 9110 14.2 allows it: the whole file, 200), where
+#   Starlette answers a plain-text 400;
+# - several ranges are refused by ignoring the header (200, the whole file): Starlette would
+#   answer `multipart/byteranges`, which replaces the Content-Type the contract fixes for a
+#   file (the served type, `application/octet-stream` for anything a browser would run) and
+#   lets one request ask for up to 100 slices. The contract promises one range with 206 and
+#   `Content-Range`; media players and download resumers ask for one.
+
+
 def _single_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
-    """(start, end) for one satisfiable byte range; None to ignore it; False if unsatisfiable."""
+    """(start, end) for one satisfiable byte range; None to ignore it (absent, malformed or
+    several ranges: the whole file is sent); False if unsatisfiable (416)."""
     if header is None or "," in header:
         return None
     units, _, spec = header.partition("=")
@@ -87,7 +101,9 @@ def _single_range(header: str | None, size: int) -> tuple[int, int] | bool | Non
 
 
 class _BlobResponse(FileResponse):
-    """FileResponse, told whether to honour the request's Range header."""
+    """FileResponse, told whether to honour the request's Range header: only when
+    `_single_range` found exactly one satisfiable range, which Starlette then serves (206,
+    `Content-Range`, and `If-Range` against the ETag)."""
 
     def __init__(self, *args: Any, honour_range: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -6,7 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chatd.errors import Unavailable
+from chatd.errors import NotFound, Unavailable
 
 from .http import JSONResponse, ok, services
 
@@ -29,4 +29,9 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    """Only to `server.metrics_networks` (loopback by default): the figures tell an outsider
+    how busy the server is and who is online. Others get the 404 of a page that is not."""
+    host = request.client.host if request.client else ""
+    if not services(request).config.server.may_read_metrics(host):
+        raise NotFound("no such page")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -17,8 +17,11 @@ from . import (
     notify,
     openapi,
     ops,
+    pins,
+    presence,
     profiles,
-    team,
+    reactions,
+    search,
     users,
     web,
     ws,
@@ -38,7 +41,7 @@ def table() -> list[BaseRoute]:
         Route(f"{API}/messages/{{id}}", messages.delete, methods=["DELETE"]),
         Route(f"{API}/messages/{{id}}/replies", messages.replies, methods=["GET"]),
         # real time
-        Route(f"{API}/presence", users.presence, methods=["GET"]),
+        Route(f"{API}/presence", presence.presence, methods=["GET"]),
         WebSocketRoute(f"{API}/ws", ws.endpoint),
         # conversations
         Route(f"{API}/conversations", conversations.create, methods=["POST"]),
@@ -55,15 +58,19 @@ def table() -> list[BaseRoute]:
         ),
         Route(f"{API}/conversations/{{id}}/read", conversations.mark_read, methods=["POST"]),
         Route(f"{API}/conversations/{{id}}/settings", conversations.settings, methods=["PATCH"]),
-        # team features
-        Route(f"{API}/messages/{{id}}/reactions/{{emoji}}", team.add_reaction, methods=["PUT"]),
+        # reactions, pins, search (the contract's "Team features")
         Route(
-            f"{API}/messages/{{id}}/reactions/{{emoji}}", team.remove_reaction, methods=["DELETE"]
+            f"{API}/messages/{{id}}/reactions/{{emoji}}", reactions.add_reaction, methods=["PUT"]
         ),
-        Route(f"{API}/messages/{{id}}/pin", team.pin, methods=["PUT"]),
-        Route(f"{API}/messages/{{id}}/pin", team.unpin, methods=["DELETE"]),
-        Route(f"{API}/conversations/{{id}}/pins", team.pins, methods=["GET"]),
-        Route(f"{API}/search", team.search, methods=["GET"]),
+        Route(
+            f"{API}/messages/{{id}}/reactions/{{emoji}}",
+            reactions.remove_reaction,
+            methods=["DELETE"],
+        ),
+        Route(f"{API}/messages/{{id}}/pin", pins.pin, methods=["PUT"]),
+        Route(f"{API}/messages/{{id}}/pin", pins.unpin, methods=["DELETE"]),
+        Route(f"{API}/conversations/{{id}}/pins", pins.pins, methods=["GET"]),
+        Route(f"{API}/search", search.search, methods=["GET"]),
         # files
         Route(f"{API}/files", files.upload, methods=["POST"]),
         Route(f"{API}/files/{{id}}", files.download, methods=["GET"]),

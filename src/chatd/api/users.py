@@ -168,9 +168,3 @@ async def admin_update_user(request: Request) -> Response:
         principal, request.path_params["id"], body.get("active"), body.get("role")
     )
     return ok({"user": user.to_json()})
-
-
-async def presence(request: Request) -> Response:
-    principal = await require_user(request)
-    found = await services(request).presence.visible(principal.user)
-    return ok({"presence": [p.to_json() for p in found]})

@@ -22,7 +22,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +59,26 @@ def connect(path: Path, synchronous: str = "normal", readonly: bool = False) -> 
     if readonly:
         conn.execute("PRAGMA query_only=1")
     return conn
+
+
+@contextlib.contextmanager
+def online_copy(source: Path, dest: Path) -> Iterator[sqlite3.Connection]:
+    """A consistent snapshot of a live database at `dest` (SQLite's online backup, while the
+    server keeps writing), in WAL mode like every chatd database, held in one write
+    transaction for the caller to adjust; committed and checkpointed into the file when the
+    block ends, so `dest` is a single self-contained file."""
+    origin = connect(source, readonly=True)
+    target = sqlite3.connect(dest, isolation_level=None)
+    try:
+        origin.backup(target)
+        target.execute("PRAGMA journal_mode=WAL")
+        target.execute("BEGIN IMMEDIATE")
+        yield target
+        target.execute("COMMIT")
+        target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        origin.close()
+        target.close()
 
 
 @dataclass

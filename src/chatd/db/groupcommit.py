@@ -14,6 +14,7 @@ The SQLite backend (`database.SqliteDatabase`) and the PostgreSQL one (`postgres
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -30,6 +31,11 @@ T = TypeVar("T")
 log = logging.getLogger("chatd.db")
 
 MAX_BATCH = 512
+WRITER_STUCK_S = 10.0  # a batch running longer makes the writer unready (/readyz)
+
+
+def _select_one(conn: Any) -> None:
+    conn.execute("SELECT 1").fetchone()
 
 
 class QueryInterrupted(Exception):
@@ -54,6 +60,9 @@ class Database(ABC):
     _queue: asyncio.Queue[_Op | None]
     _write_pool: ThreadPoolExecutor
     _task: asyncio.Task[None] | None = None
+    _batch_started: float | None = None  # monotonic start of the batch being committed
+    _stopping: bool = False  # the stop sentinel is queued: nothing queued after it would run
+    _inflight: list[_Op] | None = None  # the batch between dequeue and its answers
 
     @abstractmethod
     async def start(self) -> None:
@@ -89,15 +98,35 @@ class Database(ABC):
         on a shared one."""
         return True
 
+    def writer_problem(self) -> str | None:
+        """Why writes cannot be taken now, or None. `/readyz` asks this instead of queueing
+        a write of its own: polled every second, a probe write would be a commit a second."""
+        task = self._task
+        if task is None or self._stopping:
+            return "the database is closed"
+        if task.done():
+            return "the database writer has stopped"
+        started = self._batch_started
+        if started is not None and time.monotonic() - started > WRITER_STUCK_S:
+            return f"a database commit has been running for over {WRITER_STUCK_S:.0f} s"
+        return None
+
+    async def ping(self) -> None:
+        """One trivial read: raises if the database cannot be reached (PostgreSQL away)."""
+        await self.read(_select_one)
+
     def _start_writer(self) -> None:
         self._queue = asyncio.Queue()
+        self._stopping = False
         self._task = asyncio.create_task(self._write_loop(), name="chatd-db-writer")
 
     async def _stop_writer(self) -> None:
-        """Finish every queued write."""
+        """Finish every queued write; a write submitted from now on fails at once."""
         if self._task is not None:
-            await self._queue.put(None)
-            await self._task
+            self._stopping = True
+            self._queue.put_nowait(None)
+            with contextlib.suppress(Exception):  # a dead writer has been logged already
+                await self._task
             self._task = None
 
     async def write(
@@ -124,14 +153,42 @@ class Database(ABC):
         after: Callable[[T], None] | None = None,
         lock: str | None = None,
     ) -> asyncio.Future[T]:
-        """`write` for a caller that would rather not await: the future of its result."""
-        if self._task is None:
+        """`write` for a caller that would rather not await: the future of its result.
+
+        Refused with `Unavailable` (503) once the writer is stopping or has died: queued
+        behind the stop sentinel, or on a queue nobody drains, it would wait forever."""
+        if self._task is None or self._stopping:
             raise Unavailable("the database is closed")
+        if self._task.done():
+            raise Unavailable("the database writer has stopped; try again later")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Op(fn, args, future, after, lock))
         return future
 
     async def _write_loop(self) -> None:
+        """Run batches until the stop sentinel; however it ends, no caller is left waiting."""
+        try:
+            await self._write_batches()
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):
+                event(log, logging.ERROR, "db.writer_died", error=repr(exc))
+            raise
+        finally:
+            self._fail_waiting()
+
+    def _fail_waiting(self) -> None:
+        """Fail, with `Unavailable`, the batch the loop was answering and all still queued."""
+        waiting = list(self._inflight or ())
+        self._inflight = None
+        while not self._queue.empty():
+            op = self._queue.get_nowait()
+            if op is not None:
+                waiting.append(op)
+        for op in waiting:
+            if not op.future.done():
+                op.future.set_exception(Unavailable("the database writer has stopped"))
+
+    async def _write_batches(self) -> None:
         loop = asyncio.get_running_loop()
         stopping = False
         while not stopping:
@@ -145,7 +202,9 @@ class Database(ABC):
                     stopping = True
                     break
                 batch.append(op)
+            self._inflight = batch
             started = time.perf_counter()
+            self._batch_started = time.monotonic()
             try:
                 await loop.run_in_executor(self._write_pool, self._run_batch, batch)
             except Exception as exc:  # the commit itself failed: every caller fails
@@ -153,6 +212,8 @@ class Database(ABC):
                 for op in batch:
                     op.error = Unavailable("the database could not commit; try again")
                     op.result = None
+            finally:
+                self._batch_started = None
             metrics.DB_COMMIT_SECONDS.observe(time.perf_counter() - started)
             metrics.DB_BATCH_SIZE.observe(len(batch))
             self._after_batch(loop)
@@ -168,6 +229,7 @@ class Database(ABC):
                     op.future.set_exception(op.error)
                 else:
                     op.future.set_result(op.result)
+            self._inflight = None
 
     @abstractmethod
     def _after_batch(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -10,11 +10,10 @@ orphan sweep; its rows are dropped from the copy so that the two stay consistent
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatd.db.database import connect
+from chatd.db.database import online_copy
 from chatd.services.keyring import KEY_FILE
 from chatd.store import files
 
@@ -44,13 +43,8 @@ def backup(data_dir: Path, dest: Path) -> BackupReport:
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "files").mkdir()
     (dest / "tmp").mkdir()
-    source = connect(source_db, readonly=True)
-    target = sqlite3.connect(dest / "chatd.db", isolation_level=None)
-    try:
-        source.backup(target)
-        target.execute("PRAGMA journal_mode=WAL")
-        copied = dropped = 0
-        target.execute("BEGIN IMMEDIATE")
+    copied = dropped = 0
+    with online_copy(source_db, dest / "chatd.db") as target:
         for sha256 in files.all_blobs(target):
             origin = _blob(data_dir, sha256)
             if not origin.exists():
@@ -60,11 +54,6 @@ def backup(data_dir: Path, dest: Path) -> BackupReport:
             _blob(dest, sha256).parent.mkdir(exist_ok=True)
             shutil.copy2(origin, _blob(dest, sha256))
             copied += 1
-        target.execute("COMMIT")
-        target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        source.close()
-        target.close()
     key = data_dir / KEY_FILE  # integration secrets derive from it: URLs keep working
     if key.exists():
         shutil.copy2(key, dest / KEY_FILE)

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import sqlite3
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +36,10 @@ from chatd.services.nodes import NodeRegistry
 from chatd.services.notify import Notify
 from chatd.services.outbound import Outbound
 from chatd.services.outgoing import OutgoingHooks
+from chatd.services.pins import Pins
 from chatd.services.presence import PresenceService
+from chatd.services.reactions import Reactions
 from chatd.services.search import Search, SearchIndexer
-from chatd.services.team import Team
 from chatd.services.users import Site, Users
 from chatd.services.webhooks import Webhooks
 from chatd.store import conversations as conversation_store
@@ -93,7 +93,8 @@ class Services:
     messages: Messages
     presence: PresenceService
     files: Files
-    team: Team
+    reactions: Reactions
+    pins: Pins
     search: Search
     bots: Bots
     outbound: Outbound
@@ -172,7 +173,8 @@ class Services:
             messages,
             presence,
             files,
-            Team(db, hub, clock),
+            Reactions(db, hub, clock),
+            Pins(db, hub, clock),
             Search(db, indexer, config.limits.search_time_ms / 1000),
             Bots(db, hub, accounts, users, clock),
             *integrations,
@@ -232,23 +234,19 @@ class Services:
 
     async def ready(self) -> tuple[bool, str]:
         """Whether the database takes writes, the disk has room and, on a node of several,
-        the cluster bus is connected (for /readyz)."""
+        the cluster bus is connected (for /readyz). It adds no write of its own: the
+        writer's state, one trivial read (is the database there?) and the free space."""
         if self.link is not None and not self.link.broker.connected:
             return False, "the cluster bus (NATS) is unreachable"
         if self.registry is not None and self.registry.problem is not None:
             return False, self.registry.problem
-
-        def probe(conn: sqlite3.Connection, now: int) -> None:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('ready_probe', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (now,),
-            )
-
+        problem = self.db.writer_problem()
+        if problem is not None:
+            return False, problem
         try:
-            await asyncio.wait_for(self.db.write(probe, int(self.clock.now())), timeout=5)
+            await asyncio.wait_for(self.db.ping(), timeout=5)
         except Exception as exc:
-            return False, f"the database does not accept writes: {exc}"
+            return False, f"the database does not answer: {exc}"
         usage = await asyncio.to_thread(shutil.disk_usage, self.config.storage.path)
         if usage.free < self.config.storage.min_free_bytes:
             return False, f"only {usage.free} bytes free in the data directory"

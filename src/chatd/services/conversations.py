@@ -304,7 +304,13 @@ class Conversations:
             return updated
 
         def announce(conversation: Conversation) -> None:
-            frame = {"type": "conversation.updated", "conversation": conversation.to_json()}
+            # `own`: this view holds the caller's settings, which their other devices take;
+            # the neutral view sent to every member for a rename must not overwrite them.
+            frame = {
+                "type": "conversation.updated",
+                "conversation": conversation.to_json(),
+                "own": True,
+            }
             self.hub.publish(Event(frame, user_ids=(user.id,)))
 
         return await self.db.write(change, after=announce)

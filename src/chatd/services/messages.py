@@ -36,15 +36,6 @@ class Draft:
     thread: Any = None  # true: a reply in reply_to's thread, not in the flow
 
 
-def _member_names(conn: sqlite3.Connection, conversation_id: str) -> dict[str, str]:
-    rows = conn.execute(
-        "SELECT u.username, u.id FROM members m JOIN users u ON u.id = m.user_id "
-        "WHERE m.conversation_id = ?",
-        (conversation_id,),
-    )
-    return {str(name): str(uid) for name, uid in rows}
-
-
 def _attach(
     conn: sqlite3.Connection, message: Message, uploader_id: str, file_ids: list[str]
 ) -> list[File]:
@@ -65,7 +56,7 @@ def _set_mentions(
         if not new:
             messages.set_mentions(conn, message, [])
         return
-    names = _member_names(conn, message.conversation_id)
+    names = conversations.member_names(conn, message.conversation_id)
     message.mentions = mentions.resolve(message.body, kind, message.author_id, names)
     messages.set_mentions(conn, message, message.mentions, new=new)
 

@@ -113,6 +113,16 @@ def members(conn: sqlite3.Connection, conversation_id: str) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+def member_names(conn: sqlite3.Connection, conversation_id: str) -> dict[str, str]:
+    """username -> user id of a conversation's members (whom an @mention may name)."""
+    rows = conn.execute(
+        "SELECT u.username, u.id FROM members m JOIN users u ON u.id = m.user_id "
+        "WHERE m.conversation_id = ?",
+        (conversation_id,),
+    )
+    return {str(name): str(uid) for name, uid in rows}
+
+
 def get(conn: sqlite3.Connection, conversation_id: str, viewer: str) -> Conversation | None:
     """The conversation as `viewer` sees it (their marker and counts when they are a member)."""
     row = conn.execute(

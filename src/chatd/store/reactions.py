@@ -1,4 +1,4 @@
-"""SQL for reactions and pins."""
+"""SQL for reactions: who put which emoji on a message, in order of first use."""
 
 from __future__ import annotations
 
@@ -65,16 +65,3 @@ def of_messages(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, l
         message_id: [Reaction(emoji, tuple(users)) for emoji, users in by_emoji.items()]
         for message_id, by_emoji in found.items()
     }
-
-
-def set_pinned(conn: sqlite3.Connection, message_id: str, pinned_at: int | None) -> None:
-    conn.execute("UPDATE messages SET pinned_at = ? WHERE id = ?", (pinned_at, message_id))
-
-
-def pinned_ids(conn: sqlite3.Connection, conversation_id: str, limit: int) -> list[str]:
-    rows = conn.execute(
-        "SELECT id FROM messages WHERE conversation_id = ? AND pinned_at IS NOT NULL "
-        "ORDER BY pinned_at DESC, seq DESC LIMIT ?",
-        (conversation_id, limit),
-    )
-    return [str(row[0]) for row in rows]

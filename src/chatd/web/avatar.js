@@ -1,6 +1,7 @@
-// A person's face: their avatar image, or their initials on a colour derived from their id
-// (so the same person has the same colour everywhere, and two people rarely share one).
-// Decorative by default (the name is shown beside it); give `label` where it stands alone.
+// A person's face, the one module for it: their avatar image, or their initials on a colour
+// derived from their id (so the same person has the same colour everywhere, and two people
+// rarely share one). Decorative by default (the name is shown beside it); give `label`
+// where it stands alone. `Faces` shows a few people at once (thread repliers, members).
 
 import { html, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 
@@ -20,15 +21,25 @@ export function initials(user) {
   return (first + last).toLocaleUpperCase();
 }
 
-export function Avatar({ user, size = 32, label }) {
+// `id`: whose face, when their record has not loaded yet (the colour is right at once).
+export function Avatar({ user, id, size = 32, label }) {
   const [broken, setBroken] = useState(null);
-  const sizeClass = `avatar avatar-${size <= 20 ? 's' : size <= 32 ? 'm' : size <= 48 ? 'l' : 'xl'}`;
+  const style = `width:${size}px;height:${size}px;font-size:${Math.round(size * 0.4)}px`;
   const a11y = label ? { role: 'img', 'aria-label': label } : { 'aria-hidden': 'true' };
   const url = user && user.avatar_url;
   if (url && broken !== url) {
-    return html`<img class=${sizeClass} src=${url} alt=${label || ''} width=${size} height=${size}
+    return html`<img class="avatar" src=${url} alt=${label || ''} width=${size} height=${size} style=${style}
       loading="lazy" decoding="async" draggable="false" onError=${() => setBroken(url)} />`;
   }
-  return html`<span class=${`${sizeClass} avatar-initials avatar-c${colourIndex(user && user.id)}`}
+  const colour = colourIndex((user && user.id) || id);
+  return html`<span class=${`avatar avatar-initials avatar-c${colour}`} style=${style}
     ...${a11y}>${initials(user)}</span>`;
+}
+
+// Decorative faces of several people (their names are said in the text beside them).
+export function Faces({ store, ids, size = 20 }) {
+  const shown = ids.slice(0, 5);
+  if (!shown.length) return null;
+  return html`<span class="faces" aria-hidden="true" title=${shown.map((id) => store.name(id)).join(', ')}>
+    ${shown.map((id) => html`<${Avatar} key=${id} id=${id} user=${store.users.get(id)} size=${size} />`)}</span>`;
 }

@@ -5,7 +5,7 @@
 import { html, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { api } from './api.js';
 import { Modal, UserPicker } from './dialogs.js';
-import { Faces } from './faces.js';
+import { Faces } from './avatar.js';
 
 export function ConversationDetails({ store, onClose }) {
   const conversation = store.active && store.conversations.get(store.active);
@@ -30,7 +30,7 @@ export function ConversationDetails({ store, onClose }) {
     }
   }
   const patch = (body) => api('PATCH', `/conversations/${id}`, body)
-    .then(({ conversation: fresh }) => store.mergeConversation(fresh));
+    .then(({ conversation: fresh }) => store.mergeConversation(fresh, true));
 
   return html`
     <${Modal} title=${`About ${title}`} onClose=${onClose}>
@@ -59,7 +59,7 @@ export function ConversationDetails({ store, onClose }) {
           for (const uid of chosen) {
             if (conversation.members.includes(uid)) continue;
             const { conversation: fresh } = await api('POST', `/conversations/${id}/members`, { user_id: uid });
-            store.mergeConversation(fresh);
+            store.mergeConversation(fresh, true);
           }
           setChosen([]);
         }, 'Added.')}>Add to ${title}</button>

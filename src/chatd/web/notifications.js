@@ -77,8 +77,7 @@ function trySubscribe(store) {
 
 async function setLevel(store, conversationId, notify) {
   const { conversation } = await api('PATCH', `/conversations/${conversationId}/settings`, { notify });
-  store.conversations.set(conversationId, conversation); // the caller's own view
-  store.changed();
+  store.mergeConversation(conversation, true); // the caller's own view
 }
 
 function NotifyLevel({ store, conversation }) {

@@ -165,7 +165,7 @@ export class Socket {
         break;
       case 'conversation.created':
       case 'conversation.updated':
-        store.mergeConversation(frame.conversation);
+        store.mergeConversation(frame.conversation, frame.own === true);
         break;
       case 'member.added':
         if (frame.user_id === store.me.id) store.refreshConversations();

@@ -42,12 +42,17 @@ export const conversationMethods = {
     if (general) this.open(general.id);
   },
 
-  mergeConversation(incoming) {
+  // `own`: `incoming` is this reader's own view (an HTTP answer, or the event after a
+  // settings change, maybe made on another device): its muted and notify win. Otherwise it
+  // is the neutral view sent to every member (a rename, a topic), which carries no one's
+  // settings. Markers and counts stay the local ones either way (they move with read events
+  // and messages, and may be ahead of a view fetched a moment ago).
+  mergeConversation(incoming, own = false) {
     const known = this.conversations.get(incoming.id);
-    // Events carry a neutral view: keep this reader's marker, counts and settings.
+    const settings = own || !known ? incoming : known;
     const merged = known
       ? { ...incoming, read_seq: known.read_seq, unread_count: known.unread_count,
-          mention_count: known.mention_count, muted: known.muted, notify: known.notify }
+          mention_count: known.mention_count, muted: settings.muted, notify: settings.notify }
       : incoming;
     this.conversations.set(incoming.id, merged);
     this.ensureUsers(merged.members);
@@ -94,8 +99,7 @@ export const conversationMethods = {
 
   async setMuted(conversationId, muted) {
     const { conversation } = await api('PATCH', `/conversations/${conversationId}/settings`, { muted });
-    this.conversations.set(conversationId, conversation);
-    this.changed();
+    this.mergeConversation(conversation, true);
   },
 
   // The reader has seen the newest message of the open conversation: move the marker.

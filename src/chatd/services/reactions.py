@@ -1,17 +1,17 @@
-"""Reactions and pins: small changes to a message, announced as `message.updated`."""
+"""Reactions: the caller's emoji on a message, capped, announced as `message.updated`."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from chatd.clock import Clock, now_ms
+from chatd.clock import Clock
 from chatd.db.database import Database
-from chatd.errors import Conflict, Forbidden
+from chatd.errors import Conflict
 from chatd.models import Message, User
 from chatd.realtime.hub import Event, Hub
-from chatd.services import access, validation
+from chatd.services import validation
 from chatd.services.messages import load_visible
-from chatd.store import conversations, messages, reactions
+from chatd.store import messages, reactions
 
 # A message holds at most this many distinct emoji, and one person at most this many
 # reactions on one message (the contract's "Team features"). Real teams stay far below
@@ -34,7 +34,7 @@ def _check_caps(found: reactions.Tally) -> None:
         )
 
 
-class Team:
+class Reactions:
     def __init__(self, db: Database, hub: Hub, clock: Clock) -> None:
         self.db = db
         self.hub = hub
@@ -67,33 +67,3 @@ class Team:
         lock = f"reactions {message_id}"
         message, _ = await self.db.write(change, after=self._announce, lock=lock)
         return message
-
-    async def pin(self, user: User, message_id: str, pinned: bool) -> Message:
-        """Any member of a group, the owner or an admin in a channel, either person in a DM."""
-
-        def change(conn: sqlite3.Connection) -> tuple[Message, bool]:
-            message, found = load_visible(conn, user, message_id)
-            if found.kind == "channel" and not access.is_owner(found, user):
-                raise Forbidden("only the channel's owner or an admin may pin")
-            if message.deleted:
-                raise Conflict("the message is deleted")
-            if (message.pinned_at is not None) == pinned:
-                return message, False
-            message.pinned_at = now_ms(self.clock) if pinned else None
-            reactions.set_pinned(conn, message_id, message.pinned_at)
-            return message, True
-
-        message, _ = await self.db.write(change, after=self._announce)
-        return message
-
-    async def pins(self, user: User, conversation_id: str) -> list[Message]:
-        def read(conn: sqlite3.Connection) -> list[Message]:
-            access.member(conversations.access(conn, conversation_id, user.id), user)
-            found = [
-                messages.get(conn, mid) for mid in reactions.pinned_ids(conn, conversation_id, 200)
-            ]
-            result = [m for m in found if m is not None]
-            messages.hydrate(conn, result)
-            return result
-
-        return await self.db.read(read)
