@@ -49,7 +49,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         405: MethodNotAllowed,
         413: PayloadTooLarge,
     }
-    error = mapped.get(exc.status_code, BadRequest)()
+    # Starlette's own headers (a 405's `Allow`) are part of the answer
+    error = mapped.get(exc.status_code, BadRequest)(headers=dict(exc.headers or {}))
     if exc.status_code not in mapped and exc.status_code != 400:
         error.status = exc.status_code
     return _error_response(error)

@@ -92,6 +92,23 @@ class ServerConfig:
     metrics_networks: tuple[str, ...] = setting(
         ("127.0.0.0/8", "::1/128"), "networks allowed to read /metrics"
     )
+    # hardening: what one connection may cost before its request is read (as nginx bounds it)
+    max_header_bytes: int = setting(
+        32768, "largest request head (request line and headers) before 431", minimum=4096
+    )
+    max_headers: int = setting(100, "most header lines in one request before 431", minimum=16)
+    header_timeout_s: int = setting(
+        60,
+        "seconds a connection has to send its request head (then closed; 408 if it sent part)",
+        minimum=1,
+        maximum=3600,
+    )
+    body_timeout_s: int = setting(
+        60,
+        "seconds a request body may stall between two reads before 408",
+        minimum=1,
+        maximum=3600,
+    )
     # https served directly (push, notifications and the clipboard need a secure page)
     tls_cert_file: str = setting("", "PEM certificate chain; with tls_key_file, chatd speaks https")
     tls_key_file: str = setting("", "PEM private key of tls_cert_file")

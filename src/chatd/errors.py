@@ -68,6 +68,12 @@ class MethodNotAllowed(ChatdError):
     status, code, default_message = 405, "method_not_allowed", "method not allowed"
 
 
+class RequestTimeout(ChatdError):
+    """Written by the HTTP protocol itself (`api/httpprotocol.py`): the request never came."""
+
+    status, code, default_message = 408, "request_timeout", "the request did not arrive in time"
+
+
 class Conflict(ChatdError):
     status, code, default_message = 409, "conflict", "conflict"
 
@@ -99,6 +105,14 @@ class RateLimited(ChatdError):
     def __init__(self, retry_after_s: float, message: str | None = None) -> None:
         self.retry_after_s = max(1, int(retry_after_s + 0.999))
         super().__init__(message, headers={"Retry-After": str(self.retry_after_s)})
+
+
+class HeadersTooLarge(ChatdError):
+    """Written by the HTTP protocol itself: the request head passed `server.max_header_bytes`
+    or `server.max_headers`."""
+
+    status, code = 431, "headers_too_large"
+    default_message = "the request's headers are too large"
 
 
 class Internal(ChatdError):

@@ -19,6 +19,7 @@ from collections.abc import Generator
 import uvicorn
 
 from chatd import systemd
+from chatd.api.httpprotocol import HttpLimits, http_protocol
 from chatd.api.wsprotocol import ChatdWebSocketProtocol
 from chatd.app import create_app
 from chatd.config import Config
@@ -61,6 +62,8 @@ async def run(config: Config) -> int:
         log_config=None,
         access_log=False,
         lifespan="on",
+        # uvicorn's httptools protocol with a bounded, timed request head and a timed body
+        http=http_protocol(HttpLimits.of(config.server)),
         ws=ChatdWebSocketProtocol,  # uvicorn's own, lighter per idle socket
         ws_max_size=MAX_FRAME_BYTES,  # a bigger frame closes the socket with 1009
         # Compression would cost a deflate per socket per event (no frame could be shared)

@@ -39,8 +39,11 @@ NULLABLE_STR: Schema = {"type": ["string", "null"]}
 
 COMPONENTS: dict[str, Schema] = {
     "User": obj(
+        ("id", "username", "display_name", "role", "active", "created_at", "bot", "avatar_url"),
         id=STR, username=STR, display_name=STR, role={"enum": ["admin", "member"]},
         active=BOOL, created_at=TIME, bot=BOOL, avatar_url=NULLABLE_STR,
+        # the caller's own (`/users/me`), and every user's email in the admin directory
+        email=NULLABLE_STR, email_notifications=BOOL,
     ),
     "Session": obj(
         id=STR, created_at=TIME, last_used_at=TIME, user_agent=STR, ip=STR, current=BOOL
@@ -69,8 +72,9 @@ COMPONENTS: dict[str, Schema] = {
     "Via": obj(kind={"enum": ["webhook", "command"]}, id=STR, name=STR),
     "Webhook": obj(id=STR, name=STR, conversation_id=STR, url=STR, created_by=STR,
                    created_at=TIME),
-    "Command": obj(id=STR, trigger=STR, url=STR, description=STR, created_by=STR,
-                   created_at=TIME),
+    "Command": obj(("id", "trigger", "url", "description", "created_by", "created_at"),
+                   id=STR, trigger=STR, url=STR, description=STR, created_by=STR,
+                   created_at=TIME, token=STR),  # token: in the answer to its creation only
     "OutgoingHook": obj(id=STR, name=STR, url=STR, conversation_ids=IDS, trigger_words=IDS,
                         created_by=STR, created_at=TIME),
     "Presence": obj(
@@ -127,7 +131,7 @@ def op(
 API = "/api/v1"
 OPERATIONS: dict[tuple[str, str], Schema] = {
     ("GET", "/healthz"): op("the process serves", answer=obj(status=STR), public=True),
-    ("GET", "/readyz"): op("ready for writes", answer=obj(status=STR), public=True),
+    ("GET", "/readyz"): op("ready for writes", answer=obj(status=STR, node=STR), public=True),
     ("GET", "/metrics"): op("Prometheus metrics (text)", public=True),
     ("GET", "/"): op("the web client (HTML)", public=True),
     ("GET", "/setup"): op("the web client's first-run page (HTML)", public=True),
@@ -323,6 +327,16 @@ OPERATIONS.update({
                                              query=(("user", STR), ("token", STR))),
     ("GET", "/sw.js"): op("the web client's service worker", public=True),
 })  # fmt: skip
+
+
+# /readyz's 503 names the node beside the error envelope (the contract, scale-out section)
+OPERATIONS[("GET", "/readyz")]["responses"]["503"] = {
+    "description": "not ready",
+    "content": {"application/json": {"schema": obj(
+        ("status", "node", "error"), status=STR, node=STR,
+        error=COMPONENTS["Error"]["properties"]["error"],
+    )}},
+}  # fmt: skip
 
 
 def document() -> Schema:
