@@ -22,7 +22,7 @@ from chatd.models import File, Message, User, Via
 from chatd.realtime.hub import Event, Hub
 from chatd.services import access, mentions, search, validation
 from chatd.services.search import SearchIndexer
-from chatd.store import conversations, files, messages
+from chatd.store import conversations, files, messages, sending
 
 
 @dataclass(frozen=True)
@@ -127,15 +127,14 @@ class Messages:
         max_chars = self.max_chars
 
         def send(conn: sqlite3.Connection) -> tuple[Message, bool, Message | None]:
-            found = access.member(conversations.access(conn, conversation_id, user.id), user)
+            checked, earlier = sending.check(conn, conversation_id, user.id, client_id)
+            found = access.member(checked, user)
             if found.archived:
                 raise Conflict("the conversation is archived")
             body = validation.body(draft.body, max_chars, allow_empty=bool(file_ids))
-            if client_id is not None:
-                earlier = messages.by_client_id(conn, conversation_id, user.id, client_id)
-                if earlier is not None:
-                    messages.hydrate(conn, [earlier])
-                    return earlier, False, None
+            if earlier is not None:
+                messages.hydrate(conn, [earlier])
+                return earlier, False, None
             parent_id = reply_to
             if reply_to is not None:
                 target = messages.reply_target(conn, reply_to)
@@ -144,22 +143,11 @@ class Messages:
                 if thread:
                     parent_id = target[1]  # a reply to a thread reply joins its root's thread
             now = now_ms(self.clock)
-            seq = conversations.next_seq(conn, conversation_id, found.last_seq, now)
             message = Message(
-                new_id(),
-                conversation_id,
-                seq,
-                user.id,
-                body,
-                now,
-                None,
-                False,
-                parent_id,
-                client_id,
+                new_id(), conversation_id, 0, user.id, body, now, None, False, parent_id, client_id
             )
             message.thread = thread
-            messages.insert(conn, message)
-            conversations.own_message_added(conn, conversation_id, user.id)
+            sending.insert_next(conn, message, found.last_seq)  # gives it its seq
             if file_ids:
                 message.files = _attach(conn, message, user.id, file_ids)
             _set_mentions(conn, message, found.kind, new=True)

@@ -1,0 +1,101 @@
+"""The statements of one send, grouped so that PostgreSQL answers them in two round trips.
+
+A send checks access and an earlier `client_id`, takes the next seq, inserts the message and
+counts it as its author's own. On SQLite each of those is a statement in process, costing
+microseconds, and they run exactly as before (the same SQL, one after the other). On
+PostgreSQL each statement is a round trip to the server, made while the batch's
+transaction holds its conversations' locks: five of them per send bounded a busy
+conversation's rate by network and scheduling latency, not by work. Here they are two:
+
+- one SELECT for the access check and the earlier `client_id` (both read-only, both needed
+  before anything is written), and
+- one statement of data-modifying CTEs: `UPDATE conversations ... RETURNING last_seq` takes
+  the seq from the counter row (its row lock, held to commit, keeps seqs gapless and in
+  commit order with several writers), the INSERT takes that seq, and the author's own-unread
+  counter moves, all in one execution.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from chatd.models import Message
+from chatd.store import conversations, messages
+from chatd.store.conversations import Access
+from chatd.store.dialect import is_postgres
+
+_CHECK_PG = (
+    "SELECT c.kind, c.created_by, c.archived, c.last_seq, "
+    "EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = c.id AND m.user_id = ?), "
+    "(SELECT e.id FROM messages e WHERE e.conversation_id = c.id AND e.author_id = ? "
+    "AND e.client_id = ?) "
+    "FROM conversations c WHERE c.id = ?"
+)
+
+_INSERT_PG = (
+    "WITH taken AS ("
+    "  UPDATE conversations SET last_seq = last_seq + 1, "
+    "  last_activity_at = GREATEST(last_activity_at, ?) WHERE id = ? RETURNING last_seq"
+    "), made AS ("
+    "  INSERT INTO messages (id, conversation_id, seq, author_id, body, created_at, reply_to, "
+    "  client_id, via_kind, via_id, via_name, thread) "
+    "  SELECT ?, ?, taken.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM taken RETURNING seq"
+    "), own AS ("
+    "  UPDATE members SET own_unread = own_unread + 1 WHERE conversation_id = ? AND user_id = ? "
+    "  AND EXISTS (SELECT 1 FROM taken)"
+    ") SELECT seq FROM made"
+)
+
+
+def check(
+    conn: sqlite3.Connection, conversation_id: str, user_id: str, client_id: str | None
+) -> tuple[Access | None, Message | None]:
+    """(the caller's access to the conversation, their earlier message with this
+    `client_id` if any). The caller applies the rules (membership, archive) to the first."""
+    if not is_postgres(conn):
+        found = conversations.access(conn, conversation_id, user_id)
+        if found is None or client_id is None:
+            return found, None
+        return found, messages.by_client_id(conn, conversation_id, user_id, client_id)
+    row = conn.execute(_CHECK_PG, (user_id, user_id, client_id, conversation_id)).fetchone()
+    if row is None:
+        return None, None
+    kind, created_by, archived, last_seq, is_member, earlier_id = row
+    found = Access(str(kind), created_by, bool(archived), int(last_seq), bool(is_member))
+    earlier = None if earlier_id is None else messages.get(conn, str(earlier_id))
+    return found, earlier
+
+
+def insert_next(conn: sqlite3.Connection, message: Message, last_seq: int) -> None:
+    """Give `message` the conversation's next seq and store it, counted as its author's
+    own. `last_seq` is the counter as `check` read it in this transaction (SQLite's single
+    writer takes the next one with it; PostgreSQL's counter row decides by itself)."""
+    if not is_postgres(conn):
+        message.seq = conversations.next_seq(
+            conn, message.conversation_id, last_seq, message.created_at
+        )
+        messages.insert(conn, message)
+        conversations.own_message_added(conn, message.conversation_id, message.author_id)
+        return
+    via = message.via
+    row = conn.execute(
+        _INSERT_PG,
+        (
+            message.created_at,
+            message.conversation_id,
+            message.id,
+            message.conversation_id,
+            message.author_id,
+            message.body,
+            message.created_at,
+            message.reply_to,
+            message.client_id,
+            *((None, None, None) if via is None else (via.kind, via.id, via.name)),
+            int(message.thread),
+            message.conversation_id,
+            message.author_id,
+        ),
+    ).fetchone()
+    if row is None:
+        raise RuntimeError(f"no conversation {message.conversation_id} to take a seq from")
+    message.seq = int(row[0])
