@@ -1,9 +1,13 @@
 """The scale-out figures of docs/performance.md: the same two loads on one SQLite node, one
 PostgreSQL node and two PostgreSQL nodes sharing NATS, all on this machine.
 
-Usage: .venv/bin/python tools/measure_cluster.py OUT_DIR   (a few minutes)
+Usage: .venv/bin/python tools/measure_cluster.py OUT_DIR [SETUP ...]   (a few minutes)
+SETUP narrows the run to some of sqlite-1-node, postgres-1-node, postgres-2-nodes.
 PostgreSQL and nats-server are started here (Debian's binaries, as the tests do) in a temp
 directory and removed afterwards; each setup gets a fresh database and data directory.
+Each report adds PostgreSQL's own CPU time during the load (the postmaster and its
+children, chatd's connections among them): chatd's CPU alone hides where a send's cost
+went, and CPU per message is steadier than rates on a shared machine.
 """
 
 from __future__ import annotations
@@ -43,12 +47,41 @@ def admin_token(server: ChatdServer) -> str:
     return str(answer.json()["token"])
 
 
-def bench(out: Path, name: str, urls: list[str], token: str, load: list[str]) -> None:
+def postgres_cpu_s(pg: PostgresCluster) -> float:
+    """User plus system CPU of the postmaster and every process it started, so far."""
+    postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(proc.name) == postmaster or int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def bench(
+    out: Path, name: str, urls: list[str], token: str, load: list[str], pg: PostgresCluster | None
+) -> None:
     args = [a for url in urls for a in ("--url", url)] + ["--token", token, "--json", *load]
+    pg_before = postgres_cpu_s(pg) if pg is not None else 0.0
     done = subprocess.run(
         [sys.executable, "-m", "chatd", "bench", *args], capture_output=True, text=True, cwd=ROOT
     )
-    (out / f"{name}.json").write_text(done.stdout or done.stderr)
+    text = done.stdout or done.stderr
+    if pg is not None and done.returncode == 0:
+        report = json.loads(text)
+        spent = postgres_cpu_s(pg) - pg_before
+        acked = report["chatd"]["acked"] or report["chatd"]["sent"]
+        report["postgres"] = {
+            "cpu_s": round(spent, 2),
+            "cpu_us_per_message": round(spent / acked * 1e6, 1) if acked else None,
+        }
+        text = json.dumps(report, indent=2) + "\n"
+    (out / f"{name}.json").write_text(text)
     print(name, "written", flush=True)
 
 
@@ -60,7 +93,7 @@ def setup(name: str, tmp: Path, envs: list[dict[str, str]]) -> list[ChatdServer]
     return nodes
 
 
-def main(out: Path) -> None:
+def main(out: Path, only: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="chatd-measure-cluster-"))
     pg = PostgresCluster().start()
@@ -72,6 +105,8 @@ def main(out: Path) -> None:
             ("postgres-1-node", [{**pg_env, "CHATD_STORAGE_POSTGRES_URL": pg.new_database()}]),
             ("postgres-2-nodes", "cluster"),
         ):
+            if only and setup_name not in only:
+                continue
             if envs == "cluster":
                 url = pg.new_database()
                 envs = [
@@ -84,7 +119,9 @@ def main(out: Path) -> None:
                 first = next(n for n in nodes if n.setup_token)
                 token = admin_token(first)
                 for load_name, load in LOADS.items():
-                    bench(out, f"{setup_name}-{load_name}", [n.url for n in nodes], token, load)
+                    on_pg = pg if setup_name.startswith("postgres") else None
+                    urls = [n.url for n in nodes]
+                    bench(out, f"{setup_name}-{load_name}", urls, token, load, on_pg)
             finally:
                 for node in nodes:
                     node.stop(timeout=30)
@@ -107,6 +144,8 @@ def main(out: Path) -> None:
             "ack_p99_ms": chatd["ack_ms"]["p99"],
             "cpu_us_per_delivery": chatd["cpu_us_per_delivery"],
             "seq_check": report.get("seq_check"),
+            "cpu_us_per_message": chatd["cpu_us_per_message"],
+            "postgres_cpu_us_per_message": (report.get("postgres") or {}).get("cpu_us_per_message"),
         }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
@@ -114,4 +153,4 @@ def main(out: Path) -> None:
 
 if __name__ == "__main__":
     os.environ.pop("CHATD_CONFIG", None)
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), sys.argv[2:])
