@@ -290,6 +290,38 @@ def test_push_follows_the_setting(
     assert len(receiver.wait("/bob2", 3, timeout=1.0)) == 2
 
 
+def test_integration_posts_notify(
+    server: ChatdServer, people: dict[str, Person], receiver: PushReceiver
+) -> None:
+    """A webhook's message notifies like anyone's: `all` on every message from someone else,
+    `mentions` on a mention (the contract's rule, whoever or whatever the author is)."""
+    amy, bob, cy = people["amy"], people["bob"], people["cy"]
+    browser = Browser()
+    made = bob.http.post(
+        "/api/v1/push/subscriptions",
+        json={"endpoint": receiver.origin + "/bob-hook", "keys": browser.keys()},
+    )
+    assert made.status_code == 201, made.text
+    group = amy.create("group", [bob.id, cy.id], name="oncall").json()["conversation"]["id"]
+    hook = amy.http.post(f"/api/v1/conversations/{group}/webhooks", json={"name": "Grafana"})
+    assert hook.status_code == 201, hook.text
+    posted = httpx.post(hook.json()["webhook"]["url"], json={"text": "disk full on db1"})
+    assert posted.status_code == 200, posted.text
+    [delivery] = receiver.wait("/bob-hook")
+    payload = browser.decrypt(delivery.body)
+    assert payload["title"] == "Grafana in oncall"
+    assert payload["body"] == "disk full on db1"
+    # in a channel (default: mentions) only a mention of bob notifies him
+    channel = amy.create("channel", [bob.id], name="hook-alerts").json()["conversation"]["id"]
+    hook = amy.http.post(f"/api/v1/conversations/{channel}/webhooks", json={"name": "CI"})
+    assert hook.status_code == 201, hook.text
+    url = hook.json()["webhook"]["url"]
+    assert httpx.post(url, json={"text": "build 12 passed"}).status_code == 200
+    assert httpx.post(url, json={"text": "build 13 failed, @bob"}).status_code == 200
+    found = receiver.wait("/bob-hook", 3, timeout=1.5)
+    assert [browser.decrypt(d.body)["body"] for d in found[1:]] == ["build 13 failed, @bob"]
+
+
 # ---- email digests -----------------------------------------------------------------------
 
 
