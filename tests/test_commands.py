@@ -17,7 +17,8 @@ from .wsclient import WS
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
+def receiver(backend: str) -> Iterator[Receiver]:
+    """One per backend's server: what it records must not carry over to the next server."""
     found = Receiver()
     yield found
     found.close()

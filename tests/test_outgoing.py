@@ -22,7 +22,8 @@ from .wsclient import WS
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
+def receiver(backend: str) -> Iterator[Receiver]:
+    """One per backend's server: what it records must not carry over to the next server."""
     found = Receiver()
     yield found
     found.close()
@@ -207,9 +208,15 @@ def test_every_channel_means_channels_only(
         http.delete(f"/api/v1/admin/outgoing-hooks/{hook['id']}")
 
 
-def test_deny_networks_refuses_commands_and_hooks(tmp_path: Path, receiver: Receiver) -> None:
+def test_deny_networks_refuses_commands_and_hooks(
+    tmp_path: Path, receiver: Receiver, request: pytest.FixtureRequest, backend: str
+) -> None:
     """127.0.0.1 denied: localhost (a name resolving there) and the literal both refused."""
-    server = start_server(tmp_path, integrations_deny_networks="127.0.0.0/8,::1/128")
+    server = start_server(
+        tmp_path,
+        integrations_deny_networks="127.0.0.0/8,::1/128",
+        **backend_env(request, backend),
+    )
     try:
         team = Team(server)
         with server.client(team.admin_token) as http:
