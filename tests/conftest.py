@@ -203,6 +203,16 @@ def backend_env(request: pytest.FixtureRequest, backend: str) -> dict[str, str]:
     return {"storage_backend": "postgres", "storage_postgres_url": cluster.new_database()}
 
 
+def backend_vars(request: pytest.FixtureRequest, backend: str) -> dict[str, str]:
+    """`backend_env` as the environment variables of a `ChatdServer`."""
+    return {f"CHATD_{k.upper()}": v for k, v in backend_env(request, backend).items()}
+
+
+def backend_flags(request: pytest.FixtureRequest, backend: str) -> dict[str, str]:
+    """`backend_env` as `chatd.config.load` flags, for tests that start `Services` themselves."""
+    return {k.replace("_", ".", 1): v for k, v in backend_env(request, backend).items()}
+
+
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sqlite3
 import tarfile
 import threading
@@ -25,7 +26,7 @@ from chatd.services import archive
 from chatd.services.datadir import prepare_data_dir
 from chatd.store import archive as archive_store
 
-from .conftest import PASSWORD, ChatdServer, Team, start_server
+from .conftest import PASSWORD, ChatdServer, Team, backend_env, backend_vars, start_server
 
 # Reviewed: the tables an archive carries. A new table fails `test_every_table_is_reviewed`
 # until it is added here or to `archive.EXCLUDED` (with its reason).
@@ -36,8 +37,8 @@ EXPORTED = {
 }  # fmt: skip
 
 
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
+def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env=env)
     return result.exit_code, result.output
 
 
@@ -70,10 +71,30 @@ def test_every_table_is_reviewed(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    srv = start_server(tmp_path_factory.mktemp("source"), auth_default_channels="")
+def source(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> Any:
+    """A running server on each backend, the one exported from."""
+    srv = start_server(
+        tmp_path_factory.mktemp("source"),
+        auth_default_channels="",
+        **backend_env(request, backend),
+    )
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="module")
+def made(source: ChatdServer) -> dict[str, Any]:
+    return fill(source)
+
+
+def target_env(request: pytest.FixtureRequest, backend: str, data_dir: Path) -> dict[str, str]:
+    """The settings of an empty service on `backend` (a fresh database on PostgreSQL)."""
+    wanted = os.environ.get("CHATD_TEST_BACKENDS")
+    if wanted and backend not in wanted.split(","):
+        pytest.skip(f"CHATD_TEST_BACKENDS leaves out {backend}")
+    return {**backend_vars(request, backend), "CHATD_STORAGE_DATA_DIR": str(data_dir)}
 
 
 def fill(server: ChatdServer) -> dict[str, Any]:
@@ -128,8 +149,20 @@ def keep_sending(server: ChatdServer, token: str, conv: str, stop: threading.Eve
             assert http.post(f"/api/v1/conversations/{conv}/messages", json={"body": "more"})
 
 
-def test_round_trip(source: ChatdServer, tmp_path: Path) -> None:
-    made = fill(source)
+@pytest.mark.parametrize("into", ["sqlite", "postgres"])
+def test_round_trip(
+    source: ChatdServer,
+    made: dict[str, Any],
+    backend: str,
+    into: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    """From each backend into each (SQLite to PostgreSQL is the documented way up): every
+    row as it was (ids, seqs, times, hashes, password hashes), the export of the imported
+    service the same rows again, and the imported service serves them."""
+    target = tmp_path / "target"
+    into_env = target_env(request, into, target)
     key = source.data_dir / "integrations.key"
     first, second = tmp_path / "one.tar.gz", tmp_path / "two.tar.gz"
     stop = threading.Event()
@@ -138,12 +171,13 @@ def test_round_trip(source: ChatdServer, tmp_path: Path) -> None:
     )
     sender.start()
     try:
-        code, out = cli("export", str(first), "--data-dir", str(source.data_dir))
+        code, out = cli("export", str(first), env=source.storage_env)
     finally:
         stop.set()
         sender.join()
     assert code == 0, out
     assert "messages:" in out and out.splitlines()[-1].startswith("exported ")
+    assert header(first)["backend"] == backend
     rows = archive_rows(first)
     assert "sessions" not in rows and "search_trigram" not in rows
     # One snapshot: every conversation's last_seq is its highest message seq, gapless.
@@ -156,21 +190,21 @@ def test_round_trip(source: ChatdServer, tmp_path: Path) -> None:
         last = row[columns["conversations"].index("last_seq")]
         assert sorted(seqs.get(row[0], [])) == list(range(1, last + 1))
 
-    target = tmp_path / "target"
-    code, out = cli("import", str(first), "--data-dir", str(target))
+    code, out = cli("import", str(first), env=into_env)
     assert code == 0, out
     assert out.splitlines()[-1].startswith("imported ")
     assert (target / "integrations.key").read_bytes() == key.read_bytes()
-    code, out = cli("export", str(second), "--data-dir", str(target))
+    code, out = cli("export", str(second), env=into_env)
     assert code == 0, out
-    assert archive_rows(second) == rows
+    assert header(second)["backend"] == into
+    assert archive_rows(second) == rows  # every id, seq, time, hash and password hash
 
-    served = ChatdServer(target).start()
+    served = ChatdServer(target, into_env).start()
     try:
         check_served(served, made)
     finally:
         served.stop()
-    code, out = cli("import", str(first), "--data-dir", str(target))
+    code, out = cli("import", str(first), env=into_env)
     assert code == 1 and "not empty" in out
 
 
@@ -215,7 +249,7 @@ def check_served(server: ChatdServer, made: dict[str, Any]) -> None:
 
 def test_refuses_a_cut_off_archive_and_leaves_nothing(source: ChatdServer, tmp_path: Path) -> None:
     whole = tmp_path / "whole.tar.gz"
-    assert cli("export", str(whole), "--data-dir", str(source.data_dir))[0] == 0
+    assert cli("export", str(whole), env=source.storage_env)[0] == 0
     raw = gzip.decompress(whole.read_bytes())
     cut = tmp_path / "cut.tar.gz"
     end = raw.index(archive.MANIFEST.encode())  # the manifest's header: cut just before it
@@ -228,5 +262,5 @@ def test_refuses_a_cut_off_archive_and_leaves_nothing(source: ChatdServer, tmp_p
     assert code == 0, out
     code, out = cli("import", str(tmp_path / "missing.tar.gz"), "--data-dir", str(target))
     assert code == 1 and "not a file" in out
-    code, out = cli("export", str(whole), "--data-dir", str(source.data_dir))
+    code, out = cli("export", str(whole), env=source.storage_env)
     assert code == 1 and "exists" in out

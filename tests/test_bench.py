@@ -67,7 +67,7 @@ def test_persisted_sends_over_http(server: ChatdServer, team: Team) -> None:
     assert chatd["acked"] == 30 and chatd["lost"] == 0
     assert chatd["deliveries"] == 30 * 3  # persisted over HTTP, fanned out to every socket
     ack = chatd["ack_ms"]
-    assert isinstance(ack, dict) and 0 < ack["p50"] <= ack["p99"] < 10_000
+    assert isinstance(ack, dict) and 0 < ack["p50"] <= ack["p99"] <= ack["max"] < 10_000
 
 
 def test_idle_sockets_report_memory(server: ChatdServer, team: Team) -> None:

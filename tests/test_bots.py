@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from chatd.clock import ManualClock
 from chatd.config import load
 from chatd.services.accounts import SYSTEM
 from chatd.services.container import Services
 
-from .conftest import PASSWORD, ChatdServer, Team
+from .conftest import PASSWORD, ChatdServer, Team, backend_flags
 from .wsclient import WS
 
 
@@ -112,13 +114,16 @@ def test_disabling_a_bot_stops_it(server: ChatdServer, team: Team) -> None:
         assert http.get("/api/v1/users/me").status_code == 401
 
 
-def test_a_bot_token_never_expires_from_disuse(tmp_path: Path) -> None:
+def test_a_bot_token_never_expires_from_disuse(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
     """People's sessions lapse after auth.session_ttl_days unused; a bot's token does not
     (on a manual clock: no sleeping)."""
 
     async def scenario() -> None:
         clock = ManualClock()
-        config = load(None, {}, {"storage.data_dir": str(tmp_path), "auth.session_ttl_days": 2})
+        flags = {"storage.data_dir": str(tmp_path), "auth.session_ttl_days": 2}
+        config = load(None, {}, {**flags, **backend_flags(request, backend)})
         services = await Services.start(config, clock, background=False)
         try:
             bot, token = await services.bots.create(SYSTEM, "nightly", "Nightly")

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from .conftest import ChatdServer, Team, start_server
+from .conftest import ChatdServer, Team, backend_env, start_server
 from .receiver import Receiver, Reply
 from .wsclient import WS
 
@@ -24,8 +24,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChatdServer, Team]]:
-    srv = start_server(tmp_path_factory.mktemp("commands"))
+def site(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> Iterator[tuple[ChatdServer, Team]]:
+    srv = start_server(tmp_path_factory.mktemp("commands"), **backend_env(request, backend))
     yield srv, Team(srv)
     srv.stop()
 

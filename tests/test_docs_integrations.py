@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ROOT, ChatdServer, Team, start_server
+from .conftest import ROOT, ChatdServer, Team, backend_env, start_server
 from .receiver import Receiver, Reply
 
 DOC = (ROOT / "docs" / "integrations.md").read_text()
@@ -33,8 +33,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChatdServer, Team]]:
-    srv = start_server(tmp_path_factory.mktemp("docs"))
+def site(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> Iterator[tuple[ChatdServer, Team]]:
+    srv = start_server(tmp_path_factory.mktemp("docs"), **backend_env(request, backend))
     yield srv, Team(srv)
     srv.stop()
 

@@ -21,7 +21,7 @@ from chatd.services.accounts import ClientInfo
 from chatd.services.container import Services
 from chatd.services.messages import Draft
 
-from .conftest import PASSWORD, ChatdServer, Team, start_server
+from .conftest import PASSWORD, ChatdServer, Team, backend_env, backend_flags, start_server
 from .test_conversations import Person
 
 
@@ -224,12 +224,15 @@ def test_etag_and_ranges(people: dict[str, Person]) -> None:
 
 
 @pytest.fixture(scope="module")
-def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatdServer]:
+def tight(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> Iterator[ChatdServer]:
     """Small limits: 1 MiB uploads, a 1.5 MiB quota."""
     srv = start_server(
         tmp_path_factory.mktemp("tight"),
         limits_max_upload_bytes=str(1024 * 1024),
         limits_user_quota_bytes=str(1536 * 1024),
+        **backend_env(request, backend),
     )
     yield srv
     srv.stop()
@@ -287,13 +290,14 @@ def test_interrupted_upload_leaves_nothing(tight: ChatdServer, tight_team: Team)
     assert stored_blobs(tight) == before
 
 
-def test_orphans_are_swept(tmp_path: Path) -> None:
+def test_orphans_are_swept(tmp_path: Path, request: pytest.FixtureRequest, backend: str) -> None:
     """An upload never attached within `storage.orphan_ttl_s` is removed with its bytes; an
     attached one stays. On a manual clock: the sweep runs when told, nothing sleeps."""
 
     async def scenario() -> None:
         clock = ManualClock()
-        config = load(None, {}, {"storage.data_dir": str(tmp_path), "storage.orphan_ttl_s": 60})
+        flags = {"storage.data_dir": str(tmp_path), "storage.orphan_ttl_s": 60}
+        config = load(None, {}, {**flags, **backend_flags(request, backend)})
         services = await Services.start(config, clock, background=False)
         try:
             signed = await services.accounts.setup(

@@ -13,14 +13,21 @@ import pytest
 from click.testing import CliRunner
 
 from chatd.cli import main
-from tests.conftest import PASSWORD, ChatdServer, Team, start_server
+from tests.conftest import PASSWORD, ChatdServer, Team, backend_env, start_server
 from tests.wsclient import WS
 
 
 @pytest.fixture(scope="module")
-def first(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChatdServer, Team, Path]]:
+def first(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> Iterator[tuple[ChatdServer, Team, Path]]:
     data = tmp_path_factory.mktemp("first-day")
-    srv = start_server(data, auth_registration="open", presence_offline_grace_s="1")
+    srv = start_server(
+        data,
+        auth_registration="open",
+        presence_offline_grace_s="1",
+        **backend_env(request, backend),
+    )
     yield srv, Team(srv), data
     srv.stop()
 
@@ -36,7 +43,7 @@ def _general(http: Any) -> dict[str, Any]:
 
 
 def test_default_channel_for_every_new_account(first: tuple[ChatdServer, Team, Path]) -> None:
-    server, team, data = first
+    server, team, _data = first
     with server.client(team.admin_token) as admin:
         general = _general(admin)
         assert general["created_by"] == team.admin["id"]  # made at setup, owned by the admin
@@ -53,9 +60,9 @@ def test_default_channel_for_every_new_account(first: tuple[ChatdServer, Team, P
     # `chatd user add` in another process, while the server runs: the server routes it too
     result = CliRunner().invoke(
         main,
-        ["user", "add", "cli", "--password-stdin", "--data-dir", str(data)],
+        ["user", "add", "cli", "--password-stdin"],
         input=PASSWORD + "\n",
-        env={"CHATD_AUTH_DEFAULT_CHANNELS": "general"},
+        env={**server.storage_env, "CHATD_AUTH_DEFAULT_CHANNELS": "general"},
     )
     assert result.exit_code == 0, result.output
     added = watcher.expect("member.added", timeout=5, conversation_id=general["id"])

@@ -24,7 +24,7 @@ from chatd.services.notifier import level, notifies, preview, title
 from chatd.services.notify import vapid_subject
 from chatd.store.notify import Recipient
 
-from .conftest import ChatdServer, Team
+from .conftest import ChatdServer, Team, backend_vars
 from .pushkit import Browser, Mailbox, PushReceiver, check_vapid, make_cert
 from .test_conversations import Person
 from .wsclient import WS
@@ -53,9 +53,14 @@ def mailbox() -> Iterator[Mailbox]:
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, cert: tuple[Path, Path], mailbox: Mailbox
+    tmp_path_factory: pytest.TempPathFactory,
+    cert: tuple[Path, Path],
+    mailbox: Mailbox,
+    request: pytest.FixtureRequest,
+    backend: str,
 ) -> Iterator[ChatdServer]:
     env = {
+        **backend_vars(request, backend),
         "CHATD_AUTH_REGISTRATION": "open",
         "CHATD_PRESENCE_AWAY_AFTER_S": "2",
         "CHATD_PRESENCE_OFFLINE_GRACE_S": "1",

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ChatdServer, Team, start_server
+from .conftest import ChatdServer, Team, backend_env, start_server
 from .receiver import Receiver, Reply
 from .wsclient import WS
 
@@ -29,8 +29,14 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChatdServer, Team]]:
-    srv = start_server(tmp_path_factory.mktemp("outgoing"), integrations_timeout_s="1")
+def site(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> Iterator[tuple[ChatdServer, Team]]:
+    srv = start_server(
+        tmp_path_factory.mktemp("outgoing"),
+        integrations_timeout_s="1",
+        **backend_env(request, backend),
+    )
     yield srv, Team(srv)
     srv.stop()
 

@@ -9,9 +9,10 @@ import time
 import zlib
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
-from tests.conftest import PASSWORD, ChatdServer, Team, start_server
+from tests.conftest import PASSWORD, ChatdServer, Team, backend_env, start_server
 from tests.wsclient import WS
 
 
@@ -110,9 +111,11 @@ def test_avatar_refusals(server: ChatdServer, team: Team) -> None:
         assert http.get("/api/v1/users/me").json()["user"]["avatar_url"] is None
 
 
-def test_invites_list_and_revoke(tmp_path: Path) -> None:
+def test_invites_list_and_revoke(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
     """On a server that takes invites (the default): uses count, a revoked code stops."""
-    server = start_server(tmp_path, auth_default_channels="")
+    server = start_server(tmp_path, auth_default_channels="", **backend_env(request, backend))
     try:
         _invites_list_and_revoke(server, Team(server))
     finally:

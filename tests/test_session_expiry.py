@@ -14,14 +14,19 @@ from chatd.errors import Unauthorized
 from chatd.services.accounts import ClientInfo
 from chatd.services.container import Services
 
+from .conftest import backend_flags
+
 DAY_S = 86_400
 PASSWORD = "a-long-enough-password"
 
 
-def test_expired_sessions_stop_working_and_are_pruned(tmp_path: Path) -> None:
+def test_expired_sessions_stop_working_and_are_pruned(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
     async def scenario() -> None:
         clock = ManualClock()
-        config = load(None, {}, {"storage.data_dir": str(tmp_path), "auth.session_ttl_days": 2})
+        flags = {"storage.data_dir": str(tmp_path), "auth.session_ttl_days": 2}
+        config = load(None, {}, {**flags, **backend_flags(request, backend)})
         services = await Services.start(config, clock, background=False)
         accounts = services.accounts
         try:

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from chatd.cli import main
 from chatd.services import slack_markup
 
-from .conftest import PASSWORD, ChatdServer, Team, start_server
+from .conftest import PASSWORD, ChatdServer, Team, backend_env, start_server
 
 PARENT_TS = "1704067300.000200"  # 2024-01-01T00:01:40.000Z
 
@@ -84,8 +84,8 @@ def write_export(path: Path, broken: dict[str, Any] | None = None) -> Path:
     return path
 
 
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
+def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env=env)
     return result.exit_code, result.output
 
 
@@ -104,8 +104,12 @@ def test_markup_conversion_as_the_contract_spells_it() -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    srv = start_server(tmp_path_factory.mktemp("slack"), auth_default_channels="")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> Any:
+    srv = start_server(
+        tmp_path_factory.mktemp("slack"), auth_default_channels="", **backend_env(request, backend)
+    )
     yield srv
     srv.stop()
 
@@ -123,7 +127,7 @@ def signed_in(server: ChatdServer, username: str) -> Iterator[httpx.Client]:
 def test_import_everything_then_again(server: ChatdServer, tmp_path: Path) -> None:
     Team(server)  # the admin, whose username the export shares
     export = write_export(tmp_path / "export.zip")
-    code, out = cli("import-slack", str(export), "--data-dir", str(server.data_dir))
+    code, out = cli("import-slack", str(export), env=server.storage_env)
     assert code == 0, out
     assert "checked export.zip: 5 users, 5 conversations, 11 messages" in out
     assert "#general: 6 messages" in out
@@ -158,7 +162,7 @@ def test_import_everything_then_again(server: ChatdServer, tmp_path: Path) -> No
         assert all(c["unread_count"] == 0 for c in ann.get("/api/v1/conversations").json()[
             "conversations"])  # fmt: skip
 
-    code, again = cli("import-slack", str(export), "--data-dir", str(server.data_dir))
+    code, again = cli("import-slack", str(export), env=server.storage_env)
     assert code == 0, again
     assert again.splitlines()[-1].startswith(
         "imported from Slack: 0 users (1 existing matched), 0 bots, 0 conversations, "
@@ -172,7 +176,8 @@ def test_import_everything_then_again(server: ChatdServer, tmp_path: Path) -> No
 def cli_stdin(server: ChatdServer, name: str) -> tuple[int, str]:
     result = CliRunner().invoke(
         main,
-        ["user", "passwd", name, "--password-stdin", "--data-dir", str(server.data_dir)],
+        ["user", "passwd", name, "--password-stdin"],
+        env=server.storage_env,
         input=PASSWORD + "\n",
     )
     return result.exit_code, result.output

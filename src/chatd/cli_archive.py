@@ -36,7 +36,8 @@ def export_command(config_file: str | None, data_dir: str | None, archive_path: 
     started = time.monotonic()
 
     async def work(services: Services) -> ExportReport:
-        exporter = Exporter(services.db, services.files, services.clock, "sqlite")
+        backend = services.config.storage.backend  # the header says where the rows came from
+        exporter = Exporter(services.db, services.files, services.clock, backend)
         return await exporter.export(Path(archive_path), _progress)
 
     report = run_with_services(config, work)

@@ -24,7 +24,7 @@ async def service_worker(request: Request) -> Response:
 
 async def push_key(request: Request) -> Response:
     await require_user(request)
-    return ok({"public_key": services(request).notify.push.public_key})
+    return ok({"public_key": await services(request).notify.push.public_key()})
 
 
 async def subscribe(request: Request) -> Response:

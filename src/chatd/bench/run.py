@@ -325,7 +325,9 @@ async def drive(opts: Options, urls: list[str], conversation: str | None,
         "latency_ms": {
             q: percentile(latencies, p) for q, p in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))
         },
-        "ack_ms": {q: percentile(tally.acks, p) for q, p in (("p50", 0.5), ("p99", 0.99))},
+        "ack_ms": {
+            q: percentile(tally.acks, p) for q, p in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))
+        },
         "server_cpu_s": cpu,
         "cpu_us_per_delivery": round(cpu / deliveries * 1e6, 2)
         if cpu is not None and deliveries

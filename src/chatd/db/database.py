@@ -40,6 +40,7 @@ CHECKPOINT_EVERY_S = 1.0
 WRITER_CHECKPOINT_PAGES = 16384  # 64 MiB of WAL: the writer's own checkpoint, a safety net
 BOUNDED_CHECK_STEPS = 500  # VM steps between two looks at a bounded read's clock
 RESTART_PAGES = 4096  # 16 MiB of WAL that PASSIVE checkpoints did not get to start over
+RESTART_WAIT_MS = 10  # how long a RESTART may hold the write lock waiting for readers
 
 
 def _checkpoint_done(future: asyncio.Future[None]) -> None:
@@ -212,9 +213,16 @@ class SqliteDatabase(Database):
         """PASSIVE copies the WAL without blocking anyone, while commits go on appending to it.
         When it catches up, the next commit starts the WAL over by itself; under steady load
         it never quite does, and once the WAL passes `RESTART_PAGES` a RESTART copies the few
-        frames appended meanwhile, holding the writer for only that long."""
+        frames appended meanwhile, holding the writer for only that long.
+
+        A RESTART takes the write lock first and then waits, through the busy handler, for
+        every reader of an older snapshot. A long reader (`chatd backup`'s online copy holds
+        one snapshot for seconds) would hold every commit for as long, so this connection
+        waits `RESTART_WAIT_MS` at most: the RESTART gives up (busy) and is tried again a
+        second later, the WAL growing meanwhile, never a send stalling."""
         if self._checkpoint_conn is None:
             self._checkpoint_conn = connect(self.path, self.synchronous)
+            self._checkpoint_conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
         conn = self._checkpoint_conn
         _, wal_pages, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if wal_pages > RESTART_PAGES:

@@ -18,8 +18,6 @@ import sqlite3
 import warnings
 from collections.abc import Callable
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 from chatd.db.database import Database
 from chatd.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from chatd.log import event
@@ -57,7 +55,11 @@ def check_type(data: bytes, declared: str | None) -> None:
 
 
 def square(data: bytes, side: int = MAX_SIDE, max_pixels: int = MAX_PIXELS) -> bytes:
-    """The centre square of the image, at most `side` pixels wide, as WebP (blocking)."""
+    """The centre square of the image, at most `side` pixels wide, as WebP (blocking).
+    Pillow is imported here, on the first avatar: it costs megabytes a server at rest
+    should not carry."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     unreadable = ValidationFailed({"file": "is not a readable PNG, JPEG, GIF or WebP image"})
     try:
         with warnings.catch_warnings():

@@ -15,8 +15,6 @@ from email.utils import format_datetime, make_msgid
 from itertools import groupby
 from urllib.parse import urlsplit
 
-import aiosmtplib
-
 from chatd.config import EmailConfig
 from chatd.log import event
 from chatd.store.digests import Digest, Item
@@ -100,6 +98,8 @@ class Mailer:
         self.backoff_s = backoff_s
 
     async def _send_once(self, message: EmailMessage) -> None:
+        import aiosmtplib  # on the first mail: a server at rest does not carry it
+
         security = self.config.smtp_security
         await aiosmtplib.send(
             message,
@@ -114,6 +114,8 @@ class Mailer:
 
     async def send(self, message: EmailMessage, user_id: str) -> bool:
         """Try a few times with growing waits; whether it went."""
+        import aiosmtplib
+
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 await self._send_once(message)

@@ -68,7 +68,6 @@ class Notify:
         push = PushService(db, clock, subject, outbound)
         email = EmailSettings(db)
         if serving:
-            await push.load_keys()
             await email.load_key()
         notifier = Notifier(db, hub, tracker, push, config.email.enabled)
         digests = None

@@ -17,14 +17,10 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import http_ece
 import orjson
-import py_vapid
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from chatd.clock import Clock, now_ms
 from chatd.db.database import Database
@@ -33,6 +29,9 @@ from chatd.models import User
 from chatd.services import validation
 from chatd.services.outbound import Outbound, OutboundError, where
 from chatd.store import notify as store
+
+if TYPE_CHECKING:
+    import py_vapid
 
 log = logging.getLogger("chatd.push")
 
@@ -63,6 +62,8 @@ def _key_field(keys: dict[str, Any], name: str, size: int) -> str:
         raise validation.fail(f"keys.{name}", f"must be {size} bytes")
     if name == "p256dh":
         try:
+            from cryptography.hazmat.primitives.asymmetric import ec
+
             ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
         except ValueError:
             raise validation.fail("keys.p256dh", "is not a P-256 public key") from None
@@ -100,19 +101,36 @@ class PushService:
         self.outbound = outbound  # integrations' guarded client: deny_networks, no redirects
         self.subject = subject  # the VAPID `sub`: how a push service reaches the operator
         self._vapid: py_vapid.Vapid02 | None = None
-        self.public_key = ""
+        self._public_key = ""
+        self._loading = asyncio.Lock()
         self._queue: asyncio.Queue[Push] = asyncio.Queue(QUEUE_SIZE)
 
-    async def load_keys(self) -> None:
-        """Load the VAPID key pair, making it on the first start."""
-        fresh = py_vapid.Vapid02()
-        fresh.generate_keys()
-        pem = await self.db.write(store.key, "vapid_private_pem", fresh.private_pem().decode())
-        self._vapid = py_vapid.Vapid02.from_pem(pem.encode())
-        raw = self._vapid.public_key.public_bytes(
+    async def public_key(self) -> str:
+        """The VAPID public key (base64url), made with its private key on first use.
+
+        Loaded when first asked for, not at start: the crypto libraries cost megabytes and
+        tens of milliseconds, and a team that never turns notifications on never needs them.
+        The first node to store a key pair wins; every node then uses that one."""
+        if not self._public_key:
+            async with self._loading:
+                if not self._public_key:
+                    await self._load_keys()
+        return self._public_key
+
+    async def _load_keys(self) -> None:
+        import py_vapid  # loaded on first use (see public_key)
+        from cryptography.hazmat.primitives import serialization
+
+        pem = await self.db.read(store.stored_key, "vapid_private_pem")
+        if pem is None:
+            fresh = py_vapid.Vapid02()
+            fresh.generate_keys()
+            pem = await self.db.write(store.key, "vapid_private_pem", fresh.private_pem().decode())
+        vapid = py_vapid.Vapid02.from_pem(pem.encode())
+        raw = vapid.public_key.public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
-        self.public_key = b64url(raw)
+        self._vapid, self._public_key = vapid, b64url(raw)
 
     # ---- subscriptions ---------------------------------------------------------------
 
@@ -151,6 +169,9 @@ class PushService:
 
     def _encrypt(self, push: Push) -> tuple[bytes, dict[str, str]]:
         """RFC 8291 body and RFC 8292 headers; runs on a thread (EC key agreement, signing)."""
+        import http_ece  # loaded on first use (see public_key)
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         assert self._vapid is not None
         sub = push.subscription
         body = http_ece.encrypt(
@@ -179,6 +200,7 @@ class PushService:
 
     async def _send(self, push: Push) -> None:
         host = where(push.subscription.endpoint)
+        await self.public_key()  # the key pair, loaded once
         body, headers = await asyncio.to_thread(self._encrypt, push)
         try:
             answer = await self.outbound.post(

@@ -13,11 +13,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chatd.store.dialect import is_postgres
+
 ROWS_PER_FETCH = 2000
-
-
-def is_postgres(conn: Any) -> bool:
-    return type(conn) is not sqlite3.Connection
 
 
 @dataclass(frozen=True)

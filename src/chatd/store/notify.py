@@ -48,6 +48,11 @@ def key(conn: sqlite3.Connection, name: str, fresh: str) -> str:
     return str(row[0])
 
 
+def stored_key(conn: sqlite3.Connection, name: str) -> str | None:
+    row = conn.execute("SELECT value FROM notify_keys WHERE name = ?", (name,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 # ---- email settings ----------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ import { Composer } from './composer.js';
 import { slot } from './extensions.js';
 import { Icon } from './icons.js';
 import { Message } from './message.js';
+import { Popover } from './popover.js';
 import { dayOf } from './util.js';
 
 const GROUP_MS = 5 * 60 * 1000;
@@ -14,6 +15,47 @@ function grouped(previous, message) {
     && !message.reply_to && !previous.notice
     && new Date(message.created_at) - new Date(previous.created_at) < GROUP_MS
     && dayOf(previous.created_at) === dayOf(message.created_at);
+}
+
+// The header's actions. Where the conversation is narrow (a phone, or a panel open beside
+// it) they would wrap over several lines and squeeze the title to nothing, so there they
+// move behind one "Conversation options" button (.conversation.narrow, set from its width:
+// a CSS container query would make .conversation the containing block of the fixed
+// popovers inside it).
+const NARROW_PX = 820;
+
+function useNarrow(ref) {
+  const [narrow, setNarrow] = useState(false);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return undefined;
+    const observer = new ResizeObserver(() => setNarrow(el.clientWidth < NARROW_PX));
+    observer.observe(el);
+    setNarrow(el.clientWidth < NARROW_PX);
+    return () => observer.disconnect();
+  }, []);
+  return narrow;
+}
+
+function HeaderActions({ store, conversation, title, openPanel }) {
+  const [anchor, setAnchor] = useState(null);
+  const close = () => setAnchor(null);
+  const items = (after) => html`
+    ${slot('conversationActions', store, conversation)}
+    ${conversation.kind !== 'direct' && html`<button type="button" class="subtle"
+      onClick=${() => { after(); store.openDialog('details'); }}>Details</button>`}
+    <button type="button" class="subtle" onClick=${() => { after(); openPanel({ kind: 'pins' }); }}>Pins</button>
+    <button type="button" class="subtle" aria-pressed=${conversation.muted}
+      onClick=${() => store.setMuted(conversation.id, !conversation.muted)}>${conversation.muted ? 'Unmute' : 'Mute'}</button>
+    ${conversation.kind !== 'direct' && html`<button type="button" class="subtle leave"
+      onClick=${() => { after(); if (confirm(`Leave ${title}?`)) store.leave(conversation.id); }}>Leave</button>`}`;
+  return html`
+    <div class="bar-actions">${items(() => null)}</div>
+    <button type="button" class="icon bar-more" aria-label="Conversation options" title="Conversation options"
+      aria-haspopup="dialog" aria-expanded=${anchor ? 'true' : 'false'}
+      onClick=${(e) => setAnchor(anchor ? null : e.currentTarget)}><${Icon} name="more" /></button>
+    ${anchor && html`<${Popover} anchor=${anchor} label="Conversation options" className="bar-menu"
+      onClose=${close}>${items(close)}<//>`}`;
 }
 
 function Typing({ store, conversationId }) {
@@ -140,11 +182,13 @@ export function ConversationView({ store, conversation, onBack, openPanel }) {
   const [replyTo, setReplyTo] = useState(null);
   const [dragging, setDragging] = useState(false);
   const composer = useRef({}); // the composer fills in attach() and focus()
+  const section = useRef(null);
+  const narrow = useNarrow(section);
   const title = store.title(conversation);
   const isMember = conversation.members.includes(store.me.id);
   store.focusComposer = () => composer.current.focus && composer.current.focus();
   return html`
-    <section class=${`conversation ${dragging ? 'dragging' : ''}`} aria-label=${title}
+    <section ref=${section} class=${`conversation ${dragging ? 'dragging' : ''} ${narrow ? 'narrow' : ''}`} aria-label=${title}
       onDragOver=${(e) => { e.preventDefault(); setDragging(true); }}
       onDragLeave=${() => setDragging(false)}
       onDrop=${(e) => {
@@ -159,14 +203,7 @@ export function ConversationView({ store, conversation, onBack, openPanel }) {
           ${conversation.topic && html`<p class="topic">${conversation.topic}</p>`}
         </div>
         <span class="count" title="members">${conversation.members.length} ${conversation.members.length === 1 ? 'member' : 'members'}</span>
-        ${slot('conversationActions', store, conversation)}
-        ${conversation.kind !== 'direct' && html`<button type="button" class="subtle"
-          onClick=${() => store.openDialog('details')}>Details</button>`}
-        <button type="button" class="subtle" onClick=${() => openPanel({ kind: 'pins' })}>Pins</button>
-        <button type="button" class="subtle" aria-pressed=${conversation.muted}
-          onClick=${() => store.setMuted(conversation.id, !conversation.muted)}>${conversation.muted ? 'Unmute' : 'Mute'}</button>
-        ${conversation.kind !== 'direct' && html`<button type="button" class="subtle leave"
-          onClick=${() => confirm(`Leave ${title}?`) && store.leave(conversation.id)}>Leave</button>`}
+        <${HeaderActions} store=${store} conversation=${conversation} title=${title} openPanel=${openPanel} />
       </header>
       ${thread && html`<${History} store=${store} thread=${thread} conversation=${conversation}
         onReply=${(m) => { setReplyTo(m); if (composer.current.focus) composer.current.focus(); }}

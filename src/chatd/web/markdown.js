@@ -43,24 +43,25 @@ function marked(text, terms) {
   return out;
 }
 
-function highlight(raw, names, terms) {
+function highlight(raw, names, terms, others) {
   const text = withShortcodes(raw);
   if (!names || !text.includes('@')) return marked(text, terms);
   const out = [];
   let last = 0;
   for (const match of text.matchAll(MENTION)) {
     const name = match[2].slice(1).toLowerCase().replace(/[.\-_]+$/, '');
-    if (!names.has(name)) continue;
+    const mine = names.has(name);
+    if (!mine && !(others && others.has(name))) continue;
     const start = match.index + match[1].length;
     out.push(...marked(text.slice(last, start), terms));
-    out.push(h('mark', { class: 'mention' }, match[2]));
+    out.push(h('mark', { class: mine ? 'mention' : 'mention other' }, match[2]));
     last = start + match[2].length;
   }
   out.push(...marked(text.slice(last), terms));
   return out;
 }
 
-function inline(tokens, names, terms) {
+function inline(tokens, names, terms, others) {
   const root = { children: [] };
   const stack = [root];
   const top = () => stack[stack.length - 1];
@@ -77,7 +78,7 @@ function inline(tokens, names, terms) {
       const node = stack.pop();
       top().children.push(h(node.tag, node.props, node.children));
     } else if (token.type === 'text') {
-      top().children.push(...highlight(token.content, names, terms));
+      top().children.push(...highlight(token.content, names, terms, others));
     } else if (token.type === 'code_inline') {
       top().children.push(h('code', null, token.content));
     } else if (token.type === 'softbreak' || token.type === 'hardbreak') {
@@ -93,16 +94,32 @@ function inline(tokens, names, terms) {
   return root.children;
 }
 
-// `names`: lower-case usernames to highlight (the reader's, and "all"/"channel");
-// `terms`: lower-case search words to mark, if any.
-export function renderMarkdown(source, names, terms = null) {
-  const tokens = md.parse(source, {});
+// In chat a `>` line quotes that line only: the text after it is the writer's answer, not
+// (as CommonMark's lazy continuation has it) more of the quote. Fenced code is left alone.
+function endQuotes(source) {
+  const lines = source.split('\n');
+  let fenced = false;
+  const out = [];
+  lines.forEach((line, i) => {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    out.push(line);
+    const next = lines[i + 1];
+    if (!fenced && /^\s*>/.test(line) && next !== undefined && next.trim() && !/^\s*>/.test(next)) out.push('');
+  });
+  return out.join('\n');
+}
+
+// `names`: lower-case usernames highlighted as the reader's (theirs, "all" and "channel");
+// `terms`: lower-case search words to mark, if any; `others`: lower-case usernames of the
+// other people the message mentions (marked more quietly).
+export function renderMarkdown(source, names, terms = null, others = null) {
+  const tokens = md.parse(endQuotes(source), {});
   const root = { children: [] };
   const stack = [root];
   const top = () => stack[stack.length - 1];
   for (const token of tokens) {
     if (token.type === 'inline') {
-      top().children.push(...inline(token.children || [], names, terms));
+      top().children.push(...inline(token.children || [], names, terms, others));
     } else if (token.type === 'fence' || token.type === 'code_block') {
       const lang = (token.info || '').trim().split(/\s+/)[0];
       const props = lang ? { class: `language-${lang.replace(/[^\w-]/g, '')}` } : null;

@@ -152,7 +152,7 @@ export function Message({ store, message, grouped, onReply, onThread, editing, s
         ? html`<p class="body tombstone">This message was deleted.</p>`
         : editing
           ? html`<${EditForm} store=${store} message=${message} onDone=${() => setEditing(null)} />`
-          : html`<div class="body">${renderMarkdown(message.body, names)}
+          : html`<div class="body">${renderMarkdown(message.body, names, null, store.mentionedOthers(message))}
               ${message.edited_at && html`<span class="edited" title=${fullTime(message.edited_at)}> (edited)</span>`}</div>`}
       ${!message.deleted && message.files && message.files.length > 0 && html`<${Files} store=${store} message=${message} />`}
       <${Reactions} store=${store} message=${message} />

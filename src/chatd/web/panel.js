@@ -4,6 +4,7 @@
 import { html, useEffect, useState } from './vendor/htm-preact-standalone-3.1.1.mjs';
 import { api } from './api.js';
 import { Composer } from './composer.js';
+import { Faces } from './avatar.js';
 import { Icon } from './icons.js';
 import { renderMarkdown } from './markdown.js';
 import { Message } from './message.js';
@@ -14,9 +15,10 @@ function Compact({ store, message, onOpen, terms = null }) {
   const names = new Set([store.me.username, 'all', 'channel']);
   return html`
     <article class="compact">
-      <header class="meta"><span class="author">${store.name(message.author_id)}</span>
+      <header class="meta"><${Faces} store=${store} ids=${[message.author_id]} size=${20} />
+        <span class="author">${store.name(message.author_id)}</span>
         <time datetime=${message.created_at} title=${fullTime(message.created_at)}>${timeOf(message.created_at)}</time></header>
-      <div class="body">${message.deleted ? 'This message was deleted.' : renderMarkdown(message.body, names, terms)}</div>
+      <div class="body">${message.deleted ? 'This message was deleted.' : renderMarkdown(message.body, names, terms, store.mentionedOthers(message))}</div>
       ${onOpen && html`<button type="button" class="link" onClick=${() => onOpen(message)}>Open in conversation</button>`}
     </article>`;
 }

@@ -1,19 +1,28 @@
 // The conversation list: channels, groups and direct messages with unread counts and presence.
 
 import { html } from './vendor/htm-preact-standalone-3.1.1.mjs';
+import { Avatar } from './avatar.js';
 import { slot } from './extensions.js';
 import { Icon } from './icons.js';
 import { shownName } from './util.js';
 
 const STATUS_TEXT = { online: 'online', away: 'away', dnd: 'do not disturb', offline: 'offline' };
 
+// A person's face with their presence as a small dot on its corner (decorative: the
+// status is said in text beside it).
+function FaceWithStatus({ user, id, status }) {
+  return html`<span class="face-status" aria-hidden="true"><${Avatar} user=${user} id=${id} size=${20} />
+    <span class=${`dot ${status}`}></span></span>`;
+}
+
 function Entry({ store, conversation }) {
   const title = store.title(conversation);
   const unread = conversation.unread_count;
   const mentions = conversation.mention_count;
   let status = null;
+  let other = null;
   if (conversation.kind === 'direct') {
-    const other = conversation.members.find((id) => id !== store.me.id) || store.me.id;
+    other = conversation.members.find((id) => id !== store.me.id) || store.me.id;
     status = (store.presence.get(other) || {}).status || 'offline';
   }
   const active = store.active === conversation.id;
@@ -23,7 +32,7 @@ function Entry({ store, conversation }) {
         aria-current=${active ? 'page' : undefined}
         onClick=${(e) => { e.preventDefault(); store.open(conversation.id); }}>
         ${conversation.kind === 'channel' && html`<span class="sigil" aria-hidden="true">#</span>`}
-        ${status && html`<span class=${`dot ${status}`} aria-hidden="true"></span>`}
+        ${status && html`<${FaceWithStatus} user=${store.users.get(other)} id=${other} status=${status} />`}
         <span class="entry-name">${title}</span>
         ${status && html`<span class="sr-only"> (${STATUS_TEXT[status]})</span>`}
         ${conversation.muted && html`<span class="muted-mark" title="muted"><${Icon} name="mute" size=${14} /><span class="sr-only"> (muted)</span></span>`}
@@ -73,7 +82,7 @@ export function Sidebar({ store, openDialog, search }) {
           action=${() => openDialog('direct')} actionLabel="New direct message" />
       </nav>
       <footer class="me">
-        <div class="me-who"><span class=${`dot ${myStatus}`} aria-hidden="true"></span>
+        <div class="me-who"><${FaceWithStatus} user=${me} id=${me.id} status=${myStatus} />
           <span class="me-name">${shownName(me)}</span></div>
         ${'Notification' in window && Notification.permission === 'default' && html`
           <button type="button" class="icon" title="Enable notifications" aria-label="Enable notifications"

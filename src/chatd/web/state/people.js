@@ -28,6 +28,17 @@ export const peopleMethods = {
     this.changed();
   },
 
+  // The usernames (lower case) of the other people a message mentions, for the quieter
+  // highlight of mentions that are not the reader's.
+  mentionedOthers(message) {
+    const out = new Set();
+    for (const id of message.mentions || []) {
+      const user = this.users.get(id);
+      if (user && id !== this.me.id) out.add(user.username.toLowerCase());
+    }
+    return out;
+  },
+
   name(userId) {
     return shownName(this.users.get(userId));
   },
