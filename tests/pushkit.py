@@ -20,7 +20,7 @@ from typing import Any
 
 import http_ece
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -174,9 +174,20 @@ class PushReceiver:
 
 
 class Mailbox:
-    """aiosmtpd on a free port; `refuse` answers the next N deliveries with 451."""
+    """aiosmtpd on a free port; `refuse` answers the next N deliveries with 451.
 
-    def __init__(self) -> None:
+    `security` as chatd's `email.smtp_security`: "starttls" offers STARTTLS and refuses mail
+    before it, "tls" speaks TLS from the first byte (both with `cert`, a (cert, key) pair).
+    `login`: a (username, password) the client must authenticate with (over TLS only).
+    """
+
+    def __init__(
+        self,
+        security: str = "none",
+        cert: tuple[Path, Path] | None = None,
+        login: tuple[str, str] | None = None,
+    ) -> None:
+        self.login = login
         self.messages: list[Envelope] = []
         self.times: list[float] = []  # monotonic arrival of each message
         self.refuse = 0
@@ -185,8 +196,33 @@ class Mailbox:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port: int = probe.getsockname()[1]
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if security != "none":
+            assert cert is not None, "TLS needs a certificate"
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*cert)
+            if security == "starttls":
+                options = {"tls_context": context, "require_starttls": True}
+            else:
+                options = {"ssl_context": context}
+        if login is not None:
+            # auth_require_tls off: aiosmtpd does not count implicit TLS as TLS for AUTH; every
+            # connection here is TLS anyway (require_starttls, or TLS from the first byte)
+            options |= {
+                "authenticator": self._authenticate,
+                "auth_required": True,
+                "auth_require_tls": False,
+            }
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (
+            (data.login.decode(), data.password.decode()) == self.login
+        )
+        return AuthResult(success=ok, handled=False)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.refuse > 0:

@@ -102,6 +102,34 @@ def test_upload_in_flight_survives_an_admin_command(tmp_path: Path) -> None:
     assert "dora" in chatd("user", "list", env=env).stdout
 
 
+def test_a_second_server_on_one_sqlite_directory_is_refused(tmp_path: Path) -> None:
+    """Before: a second `chatd serve` on the same SQLite data directory wiped the first one's
+    tmp/ (its uploads in flight) and ran a second writer beside it."""
+    server = start_server(tmp_path)
+    try:
+        in_flight = tmp_path / "tmp" / "0123456789abcdef.part"
+        in_flight.write_bytes(b"half an upload")
+        second = subprocess.Popen(
+            [sys.executable, "-m", "chatd", "serve", "--port", "0", "--data-dir", str(tmp_path)],
+            env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        )  # fmt: skip
+        try:
+            _, err = second.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            second.kill()
+            second.communicate()
+            raise AssertionError("a second server started on the same data directory") from None
+        assert second.returncode != 0
+        assert f"another chatd server is running on {tmp_path}" in err
+        assert in_flight.read_bytes() == b"half an upload"
+        with server.client() as http:
+            assert http.get("/readyz").status_code == 200
+    finally:
+        assert server.stop() == 0
+    again = start_server(tmp_path)  # the lock went with the first server
+    assert again.stop() == 0
+
+
 @pytest.mark.parametrize("shift", [1, -1], ids=["newer-cli", "older-cli"])
 def test_cli_of_another_version_refuses_beside_a_running_server(tmp_path: Path, shift: int) -> None:
     server = start_server(tmp_path)

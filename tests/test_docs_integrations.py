@@ -26,7 +26,8 @@ BLOCKS = {
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
+def receiver(backend: str) -> Iterator[Receiver]:
+    """One per backend's server: what it records must not carry over to the next server."""
     found = Receiver()
     yield found
     found.close()

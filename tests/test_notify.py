@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
-import ssl
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -15,10 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.sync.client import connect as ws_connect
 
-from chatd import config
-from chatd.config import ConfigError
 from chatd.models import Message
 from chatd.services.notifier import level, notifies, preview, title
 from chatd.services.notify import vapid_subject
@@ -37,15 +32,17 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return make_cert(tmp_path_factory.mktemp("tls"))
 
 
+# The push service and the mailbox are per backend, like the server: what the run on one
+# backend received (deliveries at the same paths, refusal counts) must not meet the other.
 @pytest.fixture(scope="module")
-def receiver(cert: tuple[Path, Path]) -> Iterator[PushReceiver]:
+def receiver(cert: tuple[Path, Path], backend: str) -> Iterator[PushReceiver]:
     found = PushReceiver(*cert)
     yield found
     found.stop()
 
 
 @pytest.fixture(scope="module")
-def mailbox() -> Iterator[Mailbox]:
+def mailbox(backend: str) -> Iterator[Mailbox]:
     found = Mailbox()
     yield found
     found.stop()
@@ -293,6 +290,38 @@ def test_push_follows_the_setting(
     assert len(receiver.wait("/bob2", 3, timeout=1.0)) == 2
 
 
+def test_integration_posts_notify(
+    server: ChatdServer, people: dict[str, Person], receiver: PushReceiver
+) -> None:
+    """A webhook's message notifies like anyone's: `all` on every message from someone else,
+    `mentions` on a mention (the contract's rule, whoever or whatever the author is)."""
+    amy, bob, cy = people["amy"], people["bob"], people["cy"]
+    browser = Browser()
+    made = bob.http.post(
+        "/api/v1/push/subscriptions",
+        json={"endpoint": receiver.origin + "/bob-hook", "keys": browser.keys()},
+    )
+    assert made.status_code == 201, made.text
+    group = amy.create("group", [bob.id, cy.id], name="oncall").json()["conversation"]["id"]
+    hook = amy.http.post(f"/api/v1/conversations/{group}/webhooks", json={"name": "Grafana"})
+    assert hook.status_code == 201, hook.text
+    posted = httpx.post(hook.json()["webhook"]["url"], json={"text": "disk full on db1"})
+    assert posted.status_code == 200, posted.text
+    [delivery] = receiver.wait("/bob-hook")
+    payload = browser.decrypt(delivery.body)
+    assert payload["title"] == "Grafana in oncall"
+    assert payload["body"] == "disk full on db1"
+    # in a channel (default: mentions) only a mention of bob notifies him
+    channel = amy.create("channel", [bob.id], name="hook-alerts").json()["conversation"]["id"]
+    hook = amy.http.post(f"/api/v1/conversations/{channel}/webhooks", json={"name": "CI"})
+    assert hook.status_code == 201, hook.text
+    url = hook.json()["webhook"]["url"]
+    assert httpx.post(url, json={"text": "build 12 passed"}).status_code == 200
+    assert httpx.post(url, json={"text": "build 13 failed, @bob"}).status_code == 200
+    found = receiver.wait("/bob-hook", 3, timeout=1.5)
+    assert [browser.decrypt(d.body)["body"] for d in found[1:]] == ["build 13 failed, @bob"]
+
+
 # ---- email digests -----------------------------------------------------------------------
 
 
@@ -386,61 +415,3 @@ def test_email_retries(
     assert [m.rcpt_tos for m in messages[before:]] == [["eve@example.test"]]
     assert "email.failed" in server.log
     assert "email.sent" in server.log
-
-
-# ---- https served directly ---------------------------------------------------------------
-
-
-def test_tls_config_needs_both(cert: tuple[Path, Path], tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"tls_cert_file and server\.tls_key_file"):
-        config.load(env={"CHATD_SERVER_TLS_CERT_FILE": str(cert[0])})
-    with pytest.raises(ConfigError, match="tls_key_file"):
-        config.load(
-            env={
-                "CHATD_SERVER_TLS_CERT_FILE": str(cert[0]),
-                "CHATD_SERVER_TLS_KEY_FILE": str(tmp_path / "missing.pem"),
-            }
-        )
-    both = config.load(
-        env={"CHATD_SERVER_TLS_CERT_FILE": str(cert[0]), "CHATD_SERVER_TLS_KEY_FILE": str(cert[1])}
-    )
-    assert both.base_url().startswith("https://")
-
-
-def test_https_serving(tmp_path: Path, cert: tuple[Path, Path]) -> None:
-    srv = ChatdServer(
-        tmp_path,
-        {"CHATD_SERVER_TLS_CERT_FILE": str(cert[0]), "CHATD_SERVER_TLS_KEY_FILE": str(cert[1])},
-    ).start()
-    try:
-        assert srv.url.startswith("https://127.0.0.1:")
-        assert f"{srv.url}/setup#token=" in srv.log
-        with httpx.Client(
-            base_url=srv.url, verify=ssl.create_default_context(cafile=str(cert[0]))
-        ) as http:
-            assert http.get("/healthz").json() == {"status": "ok"}
-            made = http.post(
-                "/api/v1/setup",
-                json={
-                    "setup_token": srv.setup_token,
-                    "username": "root",
-                    "password": "correct horse battery",
-                    "session_cookie": True,
-                },
-            )
-            assert made.status_code == 201
-            cookie = made.headers["set-cookie"]
-            assert "chatd_session=" in cookie and "Secure" in cookie
-            token = made.json()["token"]
-        # wss on the same port
-        context = ssl.create_default_context(cafile=str(cert[0]))
-        with ws_connect(
-            srv.url.replace("https://", "wss://") + "/api/v1/ws",
-            additional_headers={"Authorization": f"Bearer {token}"},
-            ssl=context,
-        ) as ws:
-            assert json.loads(ws.recv(timeout=10))["type"] == "hello"
-        with pytest.raises(httpx.HTTPError):  # plain http is not spoken there
-            httpx.get(srv.url.replace("https://", "http://") + "/healthz", timeout=5)
-    finally:
-        srv.stop()

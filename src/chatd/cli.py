@@ -24,7 +24,7 @@ from chatd.db.migrate import SchemaError
 from chatd.errors import ChatdError
 from chatd.services.accounts import SYSTEM
 from chatd.services.container import Services
-from chatd.services.datadir import DataDirLock, prepare_data_dir
+from chatd.services.datadir import DataDirBusy, DataDirLock, prepare_data_dir
 from chatd.services.nodes import NodeConflict, check_can_join
 
 T = TypeVar("T")
@@ -113,10 +113,13 @@ def serve(
     lock = DataDirLock(config.storage.path)
     try:
         config.storage.path.mkdir(parents=True, exist_ok=True)
-        lock.hold_shared()
+        if config.storage.backend == "postgres":
+            lock.hold_shared()  # nodes may share the directory (files/, tmp/)
+        else:
+            lock.hold_as_only_server()
         prepare_data_dir(config)
         check_can_join(config)
-    except (SchemaError, OSError, NodeConflict) as exc:
+    except (SchemaError, OSError, NodeConflict, DataDirBusy) as exc:
         _fail(str(exc))
     from chatd import server
 

@@ -2,12 +2,14 @@
 
 `chatd serve` owns the working files: it creates the directories, clears unfinished uploads
 from `tmp/`, migrates the schema, and holds a shared `flock` on `chatd.lock` for as long as it
-runs (several nodes sharing one data directory each hold it shared). That lock is how an
-admin command (`chatd user ...`, `invite`, `export`, `import`, ...) knows a server is running:
+runs (several nodes sharing one data directory each hold it shared; on SQLite, where one
+server per data directory is the rule, a second `chatd serve` is refused before it could
+sweep the first one's `tmp/`). That lock is how an admin command (`chatd user ...`,
+`invite`, `export`, `import`, ...) knows a server is running:
 
 - it never touches `tmp/` (a running server's uploads in flight are there);
 - with no server running it takes the lock exclusively and may migrate (a server starting
-  meanwhile waits for the migration to finish);
+  meanwhile waits for the migration, up to `ONLY_SERVER_WAIT_S` on SQLite);
 - with a server running it works only on a schema of exactly its own version, which the
   running server uses; otherwise it refuses, says why, and leaves the database alone.
 
@@ -35,11 +37,16 @@ from chatd.services.nodes import ALIVE_S
 
 LOCK_FILE = "chatd.lock"
 STALE_UPLOAD_S = 3600
+ONLY_SERVER_WAIT_S = 5.0  # how long a starting SQLite server waits for an admin migration
 
 
 class ServerRunning(SchemaError):
     """An admin command met a running server of another schema version; the message says
     what to do."""
+
+
+class DataDirBusy(Exception):
+    """Another server runs on this SQLite data directory; the message says what to do."""
 
 
 class DataDirLock:
@@ -59,6 +66,24 @@ class DataDirLock:
     def hold_shared(self) -> None:
         """Mark a server running; waits while an admin command migrates (seconds at most)."""
         fcntl.flock(self._open(), fcntl.LOCK_SH)
+
+    def hold_as_only_server(self, wait_s: float = ONLY_SERVER_WAIT_S) -> None:
+        """`hold_shared` for a server on SQLite, which must be the only one on its data
+        directory (its single writer and its sweep of `tmp/` assume it): take the lock
+        exclusively first, waiting up to `wait_s` for an admin command's migration, then
+        keep it shared like any server. Raises `DataDirBusy`."""
+        deadline = time.monotonic() + wait_s
+        while not self.try_exclusive():
+            if time.monotonic() >= deadline:
+                self.release()
+                raise DataDirBusy(
+                    f"another chatd server is running on {self.path.parent} (it holds "
+                    f"{self.path}): one server per SQLite data directory. Stop it first; if "
+                    "an admin command is upgrading the database instead, start again once "
+                    "it is done"
+                )
+            time.sleep(0.1)
+        fcntl.flock(self._open(), fcntl.LOCK_SH)  # a downgrade: admin commands see a server
 
     def try_exclusive(self) -> bool:
         """True if no server holds the lock (it is then ours until `release`)."""

@@ -222,6 +222,10 @@ class Messages:
             self._publish(message, "message.created")
             if parent is not None:
                 self._publish(parent, "message.updated")
+            # notifications as for anyone's message; outgoing hooks skip bot authors, so a
+            # hook's own reply never triggers hooks again
+            for listener in self.on_created:
+                listener(message, author)
 
         message, _ = await self.db.write(post, after=announce, lock=conversation_id)
         return message
