@@ -171,3 +171,76 @@ def test_muted_is_quiet_and_groups_notify(
     bodies = [item["body"] for item in page.evaluate("() => window.__shown")]
     assert bodies == ["lunch at noon?", "and a second group message"], bodies
     ora.close()
+
+
+def test_emoji_picker_password_pins_and_long_press(
+    browser: Browser,  # noqa: F811
+    site: tuple[ChatdServer, Team],
+    crew: dict[str, Any],
+) -> None:
+    server, team = site
+    _, sam_token = team.user("sam", "Sam Stone")
+    with server.client(sam_token) as http:
+        assert http.post(f"/api/v1/conversations/{crew['desk']['id']}/join").status_code == 200
+    sam = Visitor(browser, server).sign_in("sam")
+    page = sam.page
+    sam.open("desk")
+    # the composer's emoji picker inserts at the caret
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("ship it ")
+    page.get_by_role("button", name="Insert emoji").click()
+    picker = page.get_by_role("dialog", name="Choose an emoji")
+    picker.get_by_role("searchbox", name="Search emoji").fill("rocket")
+    picker.get_by_role("button", name="Insert 🚀").click()
+    expect(box).to_have_value("ship it 🚀")
+    box.press("Enter")
+    mine = sam.messages().filter(has_text="ship it 🚀")
+    expect(mine.locator(".state")).to_have_count(0)
+    # pins in a channel are its owner's or an admin's: Sam is not offered one; the owner's
+    # pin shows live, its marker on one line beside the time
+    mine.hover()
+    mine.get_by_role("button", name="Message actions").click()
+    menu = page.get_by_role("menu", name="Message actions")
+    expect(menu.get_by_role("menuitem", name="Edit")).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Pin")).to_have_count(0)
+    page.keyboard.press("Escape")
+    with server.client(sam_token) as http:
+        found = http.get(f"/api/v1/conversations/{crew['desk']['id']}/messages?limit=5")
+        sent = next(m for m in found.json()["messages"] if m["body"] == "ship it 🚀")
+    with server.client(crew["ora"]) as http:  # the channel's owner
+        assert http.put(f"/api/v1/messages/{sent['id']}/pin").status_code == 200
+    marker = mine.locator(".pinned-mark")
+    expect(marker).to_have_text(re.compile("Pinned"))
+    height = marker.bounding_box()
+    assert height is not None and height["height"] < 24, height
+    # a new password from the settings dialog; this session stays signed in
+    page.get_by_role("button", name="Settings").click()
+    dialog = page.get_by_role("dialog", name="Settings")
+    dialog.get_by_label("Current password").fill(PASSWORD)
+    dialog.get_by_label("New password", exact=True).fill("sam's brand new secret")
+    dialog.get_by_label("Repeat new password").fill("sam's brand new secret")
+    dialog.get_by_role("button", name="Change password").click()
+    expect(dialog.get_by_role("status")).to_contain_text("Password changed")
+    dialog.get_by_role("button", name="Close").click()
+    with server.client() as anyone:
+        fresh = {"username": "sam", "password": "sam's brand new secret"}
+        assert anyone.post("/api/v1/auth/login", json=fresh).status_code == 200
+    sam.send("still signed in")
+    expect(sam.messages().filter(has_text="still signed in").locator(".state")).to_have_count(0)
+    # a phone (touch, as phones have): a long press on a message shows its actions
+    phone = Visitor(browser, server)
+    phone.context.close()
+    phone.context = browser.new_context(viewport={"width": 390, "height": 780}, has_touch=True)
+    phone.page = phone.context.new_page()
+    phone.page.on("pageerror", lambda error: phone.errors.append(str(error)))
+    phone.sign_in("sam", "sam's brand new secret")
+    phone.open("desk")
+    last = phone.messages().last
+    expect(last).to_contain_text("still signed in")
+    expect(last.get_by_role("button", name="Add reaction")).to_be_hidden()
+    last.locator(".body").dispatch_event("touchstart")
+    phone.page.wait_for_timeout(700)  # longer than a long press (500 ms)
+    last.locator(".body").dispatch_event("touchend")
+    expect(last.get_by_role("button", name="Add reaction")).to_be_visible()
+    phone.close()
+    sam.close()
