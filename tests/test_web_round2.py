@@ -78,6 +78,9 @@ def test_thread_panel_reacts_edits_and_attaches(
     ora = Visitor(browser, server).sign_in("ora")
     page = ora.page
     ora.open("desk")
+    flow_root = ora.messages().filter(has_text="the printer is out of toner")
+    # the root shows the faces of who replied (their names said in its title)
+    expect(flow_root.locator(".thread-summary .faces")).to_have_attribute("title", "Pia Pine")
     page.get_by_role("button", name="1 reply").click()
     panel = page.get_by_role("complementary", name="Thread")
     replies = panel.get_by_role("log", name="Replies")
@@ -111,6 +114,10 @@ def test_thread_panel_reacts_edits_and_attaches(
     page.keyboard.press("Enter")
     expect(mine.locator(".body")).to_contain_text("this model, two boxes")
     expect(mine.locator(".body")).to_contain_text("(edited)")
+    expect(flow_root.get_by_role("button", name="2 replies")).to_be_visible()
+    expect(flow_root.locator(".thread-summary .faces")).to_have_attribute(
+        "title", re.compile("Pia Pine, Ora Oak|Ora Oak, Pia Pine")
+    )
     # none of it went to the conversation's flow
     expect(ora.messages().filter(has_text="this model")).to_have_count(0)
     ora.close()
