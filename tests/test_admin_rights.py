@@ -43,6 +43,7 @@ def admin_operations(s: Services, target: str) -> dict[str, Callable[[Any], Awai
         "outgoing.create": lambda p: s.outgoing.create(p, "evil", "https://example.com/x"),
         "outgoing.list": lambda p: s.outgoing.list(p),
         "outgoing.delete": lambda p: s.outgoing.delete(p, "nope"),
+        "notify.email.get_many": lambda p: s.notify.email.get_many(p, [target]),
     }
 
 

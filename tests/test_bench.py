@@ -44,10 +44,14 @@ def test_fan_out_over_socket_and_floor(server: ChatdServer, team: Team) -> None:
     assert isinstance(chatd["server_rss_mib"], float) and 10 < chatd["server_rss_mib"] < 4096
     floor = report["floor"]
     assert isinstance(floor, dict) and floor["deliveries"] == 40 * 4
-    assert floor["lost"] == 0 and floor["cpu_us_per_delivery"] > 0
-    assert report["cpu_per_delivery_ratio"] == round(
-        chatd["cpu_us_per_delivery"] / floor["cpu_us_per_delivery"], 2
-    )
+    assert floor["lost"] == 0
+    # /proc counts CPU in 10 ms ticks: 160 deliveries of the bare floor may take none
+    floor_cpu = floor["cpu_us_per_delivery"]
+    assert isinstance(floor_cpu, float) and floor_cpu >= 0
+    if floor_cpu > 0:
+        assert report["cpu_per_delivery_ratio"] == round(
+            chatd["cpu_us_per_delivery"] / floor_cpu, 2
+        )
 
 
 def test_closed_loop_sender(server: ChatdServer, team: Team) -> None:

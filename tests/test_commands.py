@@ -189,6 +189,33 @@ def test_response_url_takes_one_post(
         ws.close()
 
 
+def test_a_refused_response_does_not_use_up_the_response_url(
+    site: tuple[ChatdServer, Team], crew: dict[str, Any], receiver: Receiver
+) -> None:
+    """400 (a bad payload) and 409 (an archived conversation) leave the response_url for a
+    corrected retry; only the answered POST uses it."""
+    server, team = site
+    add_command(server, team, "retry", receiver.answer("/retry", Reply(body=b"")))
+    with server.client(crew["ann_token"]) as http:
+        room = http.post("/api/v1/conversations", json={"kind": "group", "members": []}).json()
+    cid = room["conversation"]["id"]
+    assert run(server, crew["ann_token"], cid, "/retry").status_code == 200
+    (call,) = receiver.wait("/retry")
+    url = parse_qs(call.body.decode())["response_url"][0]
+    with httpx.Client() as http:
+        for bad in ([1, 2], {"text": ""}, {"text": "x", "response_type": "loud"}):
+            assert http.post(url, json=bad).status_code == 400, bad
+        with server.client(crew["ann_token"]) as ann:
+            assert ann.patch(f"/api/v1/conversations/{cid}", json={"archived": True}).is_success
+            answer = http.post(url, json={"text": "Done", "response_type": "in_channel"})
+            assert answer.status_code == 409
+            assert ann.patch(f"/api/v1/conversations/{cid}", json={"archived": False}).is_success
+        answer = http.post(url, json={"text": "Done", "response_type": "in_channel"})
+        assert answer.status_code == 200
+        assert http.post(url, json={"text": "again"}).status_code == 404  # now it is used
+    assert [m["body"] for m in history(server, crew["ann_token"], cid)] == ["Done"]
+
+
 def test_runs_are_limited_per_person(
     site: tuple[ChatdServer, Team], crew: dict[str, Any], receiver: Receiver
 ) -> None:

@@ -30,7 +30,7 @@ FLOOD = 1500  # long messages of one letter, where the searcher cannot read them
 LETTERS = 4000
 
 
-def _people(conn: sqlite3.Connection) -> tuple[User, User, str, str]:
+def _people(conn: sqlite3.Connection) -> tuple[User, User, str, str, str]:
     now = now_ms(SystemClock())
     mallory = User(new_id(), "mallory", "", "member", True, now)
     ada = User(new_id(), "ada", "", "member", True, now)
@@ -38,21 +38,25 @@ def _people(conn: sqlite3.Connection) -> tuple[User, User, str, str]:
         users.insert(conn, person, "not-a-hash")
     flood = Conversation(new_id(), "group", "flood", "", now, ada.id, False, 0, now, [ada.id])
     mine = Conversation(new_id(), "group", "mine", "", now, mallory.id, False, 0, now, [mallory.id])
-    for room in (flood, mine):
+    # runs of 49 letters: every message holds the trigram "aaa", none a run of 100
+    gaps = Conversation(new_id(), "group", "gaps", "", now, ada.id, False, 0, now, [ada.id])
+    for room in (flood, mine, gaps):
         conversations.insert(conn, room, None, None)
     for seq in range(1, FLOOD + 1):
-        body = "a" * LETTERS
-        messages.insert(
-            conn, Message(new_id(), flood.id, seq, ada.id, body, now, None, False, None, None)
-        )
-    return mallory, ada, flood.id, mine.id
+        for room, body in ((flood, "a" * LETTERS), (gaps, ("a" * 49 + "b") * (LETTERS // 50))):
+            messages.insert(
+                conn, Message(new_id(), room.id, seq, ada.id, body, now, None, False, None, None)
+            )
+    return mallory, ada, flood.id, mine.id, gaps.id
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[User, User, str, str]]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, tuple[User, User, str, str, str]]:
     data = tmp_path_factory.mktemp("search")
 
-    async def build() -> tuple[User, User, str, str]:
+    async def build() -> tuple[User, User, str, str, str]:
         services = await Services.start(load(None, {}, {"storage.data_dir": str(data)}), False)
         made = await services.db.write(_people)
         services.search.indexer.dirty = True
@@ -69,7 +73,7 @@ async def _start(data: Path, **keys: object) -> Services:
 
 
 def test_a_repeated_letter_query_is_cheap(world: tuple[Path, tuple[User, ...]]) -> None:
-    data, (mallory, ada, flood, _) = world
+    data, (mallory, ada, flood, _, _) = world
 
     async def scenario() -> list[float]:
         services = await _start(data)
@@ -90,13 +94,14 @@ def test_a_repeated_letter_query_is_cheap(world: tuple[Path, tuple[User, ...]]) 
 
 
 def test_search_time_limit_answers_422(world: tuple[Path, tuple[User, ...]]) -> None:
-    data, (_, ada, flood, _) = world
+    data, (_, ada, _, _, gaps) = world
 
     async def scenario() -> None:
         services = await _start(data, **{"limits.search_time_ms": 1})
         with pytest.raises(ValidationFailed) as caught:
-            # every candidate holds the trigram, none the term: the whole flood is checked
-            await services.search.find(ada, "a" * 99 + "b", flood, None, None, None)
+            # every candidate holds the trigrams, none the term: all 6 MB of it are checked
+            # (a term with a trigram no message holds is answered by the index at once)
+            await services.search.find(ada, "a" * 100, gaps, None, None, None)
         assert "q" in (caught.value.fields or {})
         await services.stop()
 
@@ -111,7 +116,7 @@ def test_too_many_terms_answers_422() -> None:
 def test_searches_never_hold_up_history(world: tuple[Path, tuple[User, ...]]) -> None:
     """Searches run on a reader of their own: with it held, history still answers at once,
     and a user's third concurrent search is refused rather than queued."""
-    data, (mallory, ada, flood, mine) = world
+    data, (mallory, ada, flood, mine, _) = world
 
     async def scenario() -> None:
         services = await _start(data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -126,3 +127,52 @@ def test_quotes_mentions_and_faces(
     expect(found).to_contain_text("lemonade stand")
     expect(found.locator("img.avatar").first).to_have_attribute("src", src)
     uma.close()
+
+
+def test_images_loading_late_on_a_phone_keep_the_bottom(
+    browser: Browser,  # noqa: F811
+    site: tuple[ChatdServer, Team],
+    room: dict[str, Any],
+) -> None:
+    server, _ = site
+    with server.client(room["vic"]) as http:
+        for i in range(10):
+            post(server, room["vic"], room["yard"], f"a line before the pictures, {i}")
+        for i, colour in enumerate([(30, 120, 200), (200, 120, 30)]):
+            picture = io.BytesIO()
+            Image.new("RGB", (900, 1200), colour).save(picture, "PNG")
+            stored = http.post(
+                "/api/v1/files", files={"file": (f"tall-{i}.png", picture.getvalue(), "image/png")}
+            ).json()["file"]
+            answer = http.post(
+                f"/api/v1/conversations/{room['yard']}/messages",
+                json={"body": f"picture {i}", "file_ids": [stored["id"]]},
+            )
+            assert answer.status_code == 201, answer.text
+    phone = Visitor(browser, server)
+    phone.context.close()
+    phone.context = browser.new_context(viewport={"width": 390, "height": 780}, has_touch=True)
+    phone.page = phone.context.new_page()
+    phone.page.on("pageerror", lambda error: phone.errors.append(str(error)))
+    page = phone.page
+    held: list[Any] = []
+    page.route("**/api/v1/files/**", lambda route: held.append(route))
+    phone.sign_in("uma")
+    phone.open("yard")
+    page.wait_for_function("() => document.querySelectorAll('img.inline-image').length === 2")
+    deadline = time.monotonic() + 10
+    while len(held) < 2:
+        assert time.monotonic() < deadline, "the images were not requested"
+        page.wait_for_timeout(50)
+    for route in held:
+        route.continue_()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.inline-image')]"
+        ".every((i) => i.complete && i.naturalWidth > 0)"
+    )
+    page.wait_for_function(
+        "() => { const el = document.querySelector('.history');"
+        " return el.scrollHeight - el.scrollTop - el.clientHeight < 4; }",
+        timeout=3000,
+    )
+    phone.close()

@@ -114,6 +114,34 @@ def test_who_may_add_list_and_delete_webhooks(
         assert http.post(hook["url"], json={"text": "after delete"}).status_code == 404
 
 
+def test_admin_outside_and_creator_who_left_may_delete(
+    site: tuple[ChatdServer, Team], room: dict[str, Any]
+) -> None:
+    """The contract names who may delete (creator, channel owner, admin), not members: an
+    admin who never joined, and a creator who has since left, get 204."""
+    server, team = site
+    with server.client(room["olive"]) as http:
+        mia_id = http.get("/api/v1/users", params={"q": "mia"}).json()["users"][0]["id"]
+        group = http.post(
+            "/api/v1/conversations", json={"kind": "group", "members": [mia_id]}
+        ).json()["conversation"]["id"]
+    by_mia = make_hook(server, room["mia"], group, "Mia's bot")
+    by_olive = make_hook(server, room["olive"], group, "Olive's bot")
+    in_alerts = make_hook(server, room["olive"], room["alerts"]["id"], "Pager")
+    with server.client(room["gus"]) as http:  # the group is hidden from him
+        assert http.delete(f"/api/v1/webhooks/{by_mia['id']}").status_code == 404
+    with server.client(room["mia"]) as http:
+        assert http.delete(f"/api/v1/conversations/{group}/members/{mia_id}").status_code == 204
+        assert http.delete(f"/api/v1/webhooks/{by_olive['id']}").status_code == 404
+        assert http.delete(f"/api/v1/webhooks/{by_mia['id']}").status_code == 204
+    with server.client(team.admin_token) as http:  # a member of neither
+        assert http.delete(f"/api/v1/webhooks/{by_olive['id']}").status_code == 204
+        assert http.delete(f"/api/v1/webhooks/{in_alerts['id']}").status_code == 204
+    with httpx.Client() as http:
+        for hook in (by_mia, by_olive, in_alerts):
+            assert http.post(hook["url"], json={"text": "after delete"}).status_code == 404
+
+
 def test_json_post_is_authored_by_the_hooks_bot_with_via(
     site: tuple[ChatdServer, Team], room: dict[str, Any]
 ) -> None:

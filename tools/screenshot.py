@@ -39,30 +39,44 @@ def main() -> None:
                         http.post(f"/api/v1/conversations/{general}/join")
             else:
                 general = made.json()["conversation"]["id"]
-            for name in ("release", "random"):
-                maria.post("/api/v1/conversations",
-                           json={"kind": "channel", "name": name, "members": ids})  # fmt: skip
-            maria.post("/api/v1/conversations", json={"kind": "direct", "members": [ids[1]]})
-        script = [
-            ("ken", "Morning! The **0.1 release** is tagged :tada:"),
-            ("ada", "Nice. Did the migration run on staging?"),
-            ("ken", "Yes, took 2 seconds:\n```\nchatd serve --data-dir /srv/chatd\n```"),
-            ("maria", "@ken great work. I'll write the announcement."),
-            ("ada", "> the announcement\nPlease mention the new search box"),
-        ]
-        posted = {}
-        for who, body in script:
+            channels = {
+                name: maria.post("/api/v1/conversations",
+                                 json={"kind": "channel", "name": name, "members": ids})
+                .json()["conversation"]["id"]
+                for name in ("release", "random")
+            }  # fmt: skip
+            direct = maria.post(
+                "/api/v1/conversations", json={"kind": "direct", "members": [ids[1]]}
+            ).json()["conversation"]["id"]
+            release = channels["release"]
+
+        def say(who: str, where: str, body: str, **extra: Any) -> dict[str, Any]:
             with server.client(people[who][1]) as http:
-                answer = http.post(f"/api/v1/conversations/{general}/messages", json={"body": body})
-                posted[body] = answer.json()["message"]
-        root = posted[script[1][1]]
-        for who, body in [("ken", "It did, no errors."), ("maria", "Thanks, ticking it off.")]:
+                answer = http.post(f"/api/v1/conversations/{where}/messages",
+                                   json={"body": body, **extra})  # fmt: skip
+                found: dict[str, Any] = answer.json()["message"]
+                return found
+
+        tagged = say("ken", general, "Morning! The **0.1 release** is tagged :tada:")
+        root = say("ada", general, "Nice. Did the migration run on staging?")
+        say("ken", general, "Yes, took 2 seconds:\n```\nchatd serve --data-dir /srv/chatd\n```")
+        thanks = say("maria", general, "@ken great work. I'll write the announcement.")
+        say("ken", general, "It did, no errors.", reply_to=root["id"], thread=True)
+        read = say("maria", general, "Thanks, ticking it off.", reply_to=root["id"], thread=True)
+        say(
+            "ada",
+            general,
+            "> I'll write the announcement\n@maria please mention the new search box",
+        )
+        say("ken", release, "Changelog draft is up for review")
+        say("ken", direct, "Lunch after the release?")
+        with server.client(people["maria"][1]) as http:  # she read up to her thread reply
+            http.post(f"/api/v1/conversations/{general}/read", json={"seq": read["seq"]})
+        for who in ("ada", "ken"):
             with server.client(people[who][1]) as http:
-                http.post(f"/api/v1/conversations/{general}/messages",
-                          json={"body": body, "reply_to": root["id"], "thread": True})  # fmt: skip
+                http.put(f"/api/v1/messages/{tagged['id']}/reactions/%F0%9F%8E%89")
         with server.client(people["ada"][1]) as http:
-            http.put(f"/api/v1/messages/{posted[script[0][1]]['id']}/reactions/%F0%9F%8E%89")
-            http.put(f"/api/v1/messages/{posted[script[3][1]]['id']}/reactions/%F0%9F%91%8D")
+            http.put(f"/api/v1/messages/{thanks['id']}/reactions/%F0%9F%91%8D")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
@@ -83,9 +97,11 @@ def main() -> None:
             page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
             phone = open_page(viewport={"width": 390, "height": 780}, has_touch=True,
                               device_scale_factor=2)  # fmt: skip
-            phone.get_by_role("log", name="Messages").get_by_role("article").last.locator(
-                ".body"
-            ).tap()
+            # a tap on one's own message shows its actions (not on the last one: that one
+            # shows what a mention of the reader looks like)
+            phone.get_by_role("log", name="Messages").get_by_role("article").filter(
+                has_text="great work"
+            ).locator(".body").tap()
             phone.wait_for_timeout(300)
             phone.screenshot(path=str(ROOT / "docs" / "screenshot-phone.png"))
             dark = open_page(viewport={"width": 1280, "height": 760}, color_scheme="dark")

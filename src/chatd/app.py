@@ -64,6 +64,8 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    """The safety net under AccessMiddleware, which answers and logs a route's unexpected
+    error itself (Starlette answers with this, then re-raises to the server)."""
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_response(Internal())
 

@@ -8,13 +8,16 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from chatd import metrics
+from chatd.errors import Internal
 from chatd.log import event
 
 log = logging.getLogger("chatd.access")
+errors = logging.getLogger("chatd")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -28,6 +31,13 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+
+
+async def _internal_error(send: Send) -> None:
+    body = orjson.dumps(Internal().envelope())
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class AccessMiddleware:
@@ -61,11 +71,13 @@ class AccessMiddleware:
         request_id = f"{self.prefix}{next(self.counter):x}"
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        began = False  # the answer's status line is out
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, began
             if message["type"] == "http.response.start":
                 status = message["status"]
+                began = True
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
@@ -75,6 +87,15 @@ class AccessMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            # Starlette's ServerErrorMiddleware would answer, then re-raise, and uvicorn would
+            # log the same traceback again and drop the connection: answer here, log once.
+            if began:
+                raise  # part of an answer is out: only closing the connection is left
+            errors.error(
+                "unhandled error on %s %s", scope["method"], scope.get("path"), exc_info=exc
+            )
+            await _internal_error(send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = self.route_of(scope.get("endpoint")) or "unmatched"

@@ -132,7 +132,9 @@ API = "/api/v1"
 OPERATIONS: dict[tuple[str, str], Schema] = {
     ("GET", "/healthz"): op("the process serves", answer=obj(status=STR), public=True),
     ("GET", "/readyz"): op("ready for writes", answer=obj(status=STR, node=STR), public=True),
-    ("GET", "/metrics"): op("Prometheus metrics (text)", public=True),
+    ("GET", "/metrics"): op(
+        "Prometheus metrics (text); only to server.metrics_networks, others get 404", public=True
+    ),
     ("GET", "/"): op("the web client (HTML)", public=True),
     ("GET", "/setup"): op("the web client's first-run page (HTML)", public=True),
     ("GET", "/register"): op("the web client's registration page (HTML)", public=True),

@@ -127,7 +127,7 @@ async def admin_list_users(request: Request) -> Response:
     found = await services(request).users.admin_directory(
         principal, params.get("q"), params.get("limit")
     )
-    emails = await services(request).notify.email.get_many([u.id for u in found])
+    emails = await services(request).notify.email.get_many(principal, [u.id for u in found])
     return ok({"users": [{**u.to_json(), "email": emails[u.id].email} for u in found]})
 
 

@@ -79,6 +79,13 @@ class Principal:
 SYSTEM = Principal(User("", "(command line)", "command line", "admin", True, 0), "", system=True)
 
 
+def require_admin(principal: Principal) -> None:
+    """Every admin operation checks here, in the service, whatever route or command called
+    it; the command line passes `SYSTEM`, and no principal at all is refused."""
+    if not isinstance(principal, Principal) or not principal.is_admin:
+        raise Forbidden("only an admin may do that")
+
+
 @dataclass(frozen=True)
 class SignedIn:
     user: User

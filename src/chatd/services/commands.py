@@ -225,10 +225,31 @@ class Commands:
         return Reply(message=await self.messages.post(bot, conversation_id, text, via))
 
     async def respond(self, token: str, payload: Any) -> Reply:
-        """The one POST a `response_url` takes: 404 when unknown, used, or expired."""
+        """The one POST a `response_url` takes: 404 when unknown, used, or expired.
+
+        It is used up only by a POST that is answered 200: a payload refused (400) or an
+        archived conversation (409) leaves it for a corrected retry."""
         if not token or len(token) > 128:
             raise NotFound("no such response_url")
-        found = await self.db.write(commands.take_response, digest(token), now_ms(self.clock))
+        hashed = digest(token)
+        if await self.db.read(commands.find_response, hashed, now_ms(self.clock)) is None:
+            raise NotFound("this response_url is unknown, used or expired")
+        if not isinstance(payload, dict):
+            raise BadRequest("the payload must be a JSON object")
+        kind = payload.get("response_type") or "ephemeral"
+        if kind not in ("ephemeral", "in_channel"):
+            raise BadRequest("response_type must be ephemeral or in_channel")
+        slack.body_of(payload, self.messages.max_chars)  # 400 when it carries nothing
+
+        def take(conn: sqlite3.Connection) -> tuple[str, str, str] | None:
+            found = commands.find_response(conn, hashed, now_ms(self.clock))
+            if found is not None and kind == "in_channel":
+                where = conversations.access(conn, found[2], found[1])
+                if where is not None and where.archived:
+                    raise Conflict("the conversation is archived")
+            return commands.take_response(conn, hashed, now_ms(self.clock))
+
+        found = await self.db.write(take)
         if found is None:
             raise NotFound("this response_url is unknown, used or expired")
         command_id, user_id, conversation_id = found
@@ -236,12 +257,6 @@ class Commands:
         user = await self.db.read(users.get, user_id)
         if command is None or user is None:
             raise NotFound("the command is gone")
-        if not isinstance(payload, dict):
-            raise BadRequest("the payload must be a JSON object")
-        kind = payload.get("response_type") or "ephemeral"
-        if kind not in ("ephemeral", "in_channel"):
-            raise BadRequest("response_type must be ephemeral or in_channel")
-        slack.body_of(payload, self.messages.max_chars)  # 400 when it carries nothing
         reply = await self._reply(command, user, conversation_id, kind, "", payload)
         if reply.ephemeral is not None:
             frame = {

@@ -16,6 +16,7 @@ from chatd.db.database import Database
 from chatd.errors import NotFound
 from chatd.models import User
 from chatd.services import validation
+from chatd.services.accounts import Principal, require_admin
 from chatd.store import notify as store
 
 MAX_EMAIL_CHARS = 254
@@ -64,7 +65,9 @@ class EmailSettings:
     async def get(self, user_id: str) -> EmailPrefs:
         return _shown(await self.db.read(store.email_settings, user_id))
 
-    async def get_many(self, user_ids: list[str]) -> dict[str, EmailPrefs]:
+    async def get_many(self, principal: Principal, user_ids: list[str]) -> dict[str, EmailPrefs]:
+        """Other people's addresses: for the admin's user list only."""
+        require_admin(principal)
         found = await self.db.read(store.emails_of, user_ids)
         return {uid: _shown(prefs) for uid, prefs in found.items()}
 

@@ -14,10 +14,16 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
 KEY_FILE = "integrations.key"
+KEY_RE = re.compile(r"[0-9a-f]{64}")
+
+
+class KeyFileError(ValueError):
+    """The key file exists but holds no key (cut short, or edited)."""
 
 
 def _b64(raw: bytes) -> str:
@@ -35,18 +41,34 @@ class Keyring:
 
     @classmethod
     def load(cls, data_dir: Path) -> Keyring:
-        """Read the key file, creating it (mode 0600) on first use. Blocking: call on a thread."""
+        """Read the key file, creating it (mode 0600) on first use. Blocking: call on a thread.
+
+        The key is written under a name of its own and then linked into place, so a node
+        starting at the same moment on the shared data directory finds either no key file
+        or the whole key, never an empty file: an empty key would make every secret
+        computable from the integration's id. A file that holds no key is refused."""
         path = data_dir / KEY_FILE
         try:
             text = path.read_text().strip()
         except FileNotFoundError:
             text = secrets.token_hex(32)
+            draft = data_dir / f".{KEY_FILE}.{secrets.token_hex(8)}"
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process made it first
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(text + "\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.link(draft, path)  # fails if another process put its key there first
+            except FileExistsError:
                 return cls.load(data_dir)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(text + "\n")
+            finally:
+                draft.unlink(missing_ok=True)
+        if not KEY_RE.fullmatch(text):
+            raise KeyFileError(
+                f"{path} does not hold a key (64 hex digits): restore it from a backup; "
+                "deleting it makes a new key and changes every integration's secret"
+            )
         return cls(bytes.fromhex(text))
 
     def secret(self, purpose: str, item_id: str) -> str:

@@ -12,7 +12,6 @@ import socket
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from itertools import groupby
 from urllib.parse import urlsplit
 
 from chatd.config import EmailConfig
@@ -47,6 +46,15 @@ def _where(item: Item) -> str:
     return item.conversation_name or "Group conversation"
 
 
+def by_conversation(items: list[Item]) -> list[list[Item]]:
+    """The items per conversation: conversations in the order of their first unread item,
+    items in time order within each (a conversation appears once however they interleave)."""
+    groups: dict[str, list[Item]] = {}
+    for item in sorted(items, key=lambda i: i.created_at):  # stable: ties keep seq order
+        groups.setdefault(item.conversation_id, []).append(item)
+    return list(groups.values())
+
+
 def compose(digest: Digest, site_url: str, sender: str, unsubscribe_url: str) -> EmailMessage:
     """One email listing the unread messages by conversation, each with a link to it."""
     count = len(digest.items)
@@ -65,9 +73,8 @@ def compose(digest: Digest, site_url: str, sender: str, unsubscribe_url: str) ->
         "<!DOCTYPE html><html><body>",
         f"<p>You have {count} unread {noun} on chatd while you were away.</p>",
     ]
-    for conversation_id, grouped in groupby(digest.items, key=lambda i: i.conversation_id):
-        items = list(grouped)
-        link = f"{site_url}/#/c/{conversation_id}"
+    for items in by_conversation(digest.items):
+        link = f"{site_url}/#/c/{items[0].conversation_id}"
         where = _where(items[0])
         text += [f"{where} ({link})"]
         parts.append(

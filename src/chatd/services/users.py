@@ -10,14 +10,14 @@ from typing import Any
 
 from chatd.clock import Clock, now_ms
 from chatd.db.database import Database
-from chatd.errors import Conflict, Forbidden, NotFound
+from chatd.errors import Conflict, NotFound
 from chatd.ids import new_id
 from chatd.log import event
 from chatd.models import User
 from chatd.realtime.hub import Event, Hub, Revoke
 from chatd.realtime.protocol import CLOSE_UNAUTHORIZED
 from chatd.services import validation
-from chatd.services.accounts import Accounts, Principal, token_hash
+from chatd.services.accounts import Accounts, Principal, require_admin, token_hash
 from chatd.services.onboarding import Joined
 from chatd.store import conversations as conversation_store
 from chatd.store import invites, sessions, users
@@ -97,12 +97,7 @@ class Users:
 
     # ---- admin -------------------------------------------------------------------------
 
-    @staticmethod
-    def require_admin(principal: Principal) -> None:
-        """Every admin operation checks here, in the service, whatever route or command
-        called it; the command line passes `accounts.SYSTEM`, and no principal is refused."""
-        if not isinstance(principal, Principal) or not principal.is_admin:
-            raise Forbidden("only an admin may do that")
+    require_admin = staticmethod(require_admin)
 
     async def create(
         self,

@@ -78,6 +78,18 @@ def add_response(
     )
 
 
+def find_response(
+    conn: sqlite3.Connection, token_hash: bytes, now: int
+) -> tuple[str, str, str] | None:
+    """A `response_url` still valid, without using it: (command id, user id, conversation id)."""
+    row = conn.execute(
+        "SELECT command_id, user_id, conversation_id FROM command_responses "
+        "WHERE token_hash = ? AND expires_at >= ?",
+        (token_hash, now),
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
+
 def take_response(
     conn: sqlite3.Connection, token_hash: bytes, now: int
 ) -> tuple[str, str, str] | None:

@@ -53,7 +53,8 @@ def due_users(conn: sqlite3.Connection, cutoff: int, now: int, limit: int = 50) 
 
 def _items(conn: sqlite3.Connection, user_id: str, cutoff: int) -> list[Item]:
     """The user's waiting messages, older than the cutoff, still unread and not deleted, in
-    conversations they are still in."""
+    conversations they are still in; in time order, interleaved across conversations (the
+    mailer groups them per conversation)."""
     rows = conn.execute(
         "SELECT p.conversation_id, c.kind, c.name, COALESCE(NULLIF(u.display_name, ''), "
         "u.username), x.created_at, x.body FROM email_pending p "

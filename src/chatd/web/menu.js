@@ -34,7 +34,7 @@ export function MessageMenu({ actions }) {
     ['Add reaction', () => actions.react(button.current)],
     actions.thread && ['Reply in thread', actions.thread],
     actions.quote && ['Quote reply', actions.quote],
-    [actions.pinned ? 'Unpin' : 'Pin', actions.pin],
+    actions.pin && [actions.pinned ? 'Unpin' : 'Pin', actions.pin],
     actions.edit && ['Edit', actions.edit],
     actions.remove && ['Delete', actions.remove],
   ].filter(Boolean);

@@ -116,12 +116,17 @@ export function Message({ store, message, grouped, onReply, onThread, editing, s
     message.pending ? `pending ${message.pending}` : '', message.deleted ? 'deleted' : '',
     store.highlight === message.id ? 'highlight' : '', selected ? 'selected' : ''];
   const actionable = !message.pending && !message.deleted;
+  // Pins: any member of a group or direct conversation; in a channel its owner or an admin
+  // (the server's rule; the menu offers no action the server would refuse).
+  const conversation = store.conversations.get(message.conversation_id);
+  const mayPin = conversation && (conversation.kind !== 'channel'
+    || conversation.created_by === store.me.id || store.me.role === 'admin');
 
   const actions = {
     react: (anchor) => setPicker(anchor),
     thread: inThread ? null : () => onThread(message),
     quote: inThread ? null : () => onReply(message),
-    pin: () => store.pin(message, !message.pinned),
+    pin: mayPin ? () => store.pin(message, !message.pinned) : null,
     edit: mine ? () => setEditing(message.id) : null,
     remove: mine || store.me.role === 'admin'
       ? () => confirm('Delete this message?') && store.remove(message) : null,
