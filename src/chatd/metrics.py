@@ -77,3 +77,9 @@ OUTGOING_DROPPED = Counter(
     "chatd_outgoing_deliveries_dropped_total",
     "outgoing webhook deliveries dropped because the hook's queue was full",
 )
+
+# ---- notifications -----------------------------------------------------------------------
+NOTIFY_DROPPED = Counter(
+    "chatd_notify_dropped_total",
+    "new messages not looked at for push or email because the notifier's queue was full",
+)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from dataclasses import dataclass
 
+from chatd import metrics
 from chatd.db.database import Database
 from chatd.log import event
 from chatd.models import Message, User
@@ -27,10 +29,11 @@ from chatd.store import notify as store
 log = logging.getLogger("chatd.notify")
 
 QUEUE_SIZE = 2000  # messages waiting to be looked at; beyond that they are dropped and logged
-BATCH_SIZE = 200  # messages looked at in one read
 # how long the first message of a batch waits for others: a busy team's messages then cost
-# one read every so often instead of one each, and a push 50 ms later is still at once
+# one read every so often instead of one each, and a push 50 ms later is still at once. The
+# batch is then everything queued, so the notifier keeps up with any rate the writer does.
 BATCH_WAIT_S = 0.05
+DROP_LOG_EVERY_S = 10.0  # a full queue is logged at most this often, with the count
 BODY_CHARS = 200
 
 
@@ -90,6 +93,8 @@ class Notifier:
         self.push = push
         self.email_on = email_on
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue(QUEUE_SIZE)
+        self._drops = 0  # since the last notify.dropped line
+        self._drops_logged_at = -DROP_LOG_EVERY_S
 
     def message_created(self, message: Message, author: User) -> None:
         """Called on the event loop right after the commit: cheap, never waits."""
@@ -100,7 +105,17 @@ class Notifier:
         try:
             self._queue.put_nowait((message, away))
         except asyncio.QueueFull:
-            event(log, logging.WARNING, "notify.dropped", reason="queue full")
+            self._dropped()
+
+    def _dropped(self) -> None:
+        """Count the drop; log the count now and then, never a line per message (a flood
+        that outruns the queue would otherwise also flood the log)."""
+        metrics.NOTIFY_DROPPED.inc()
+        self._drops += 1
+        now = time.monotonic()
+        if now - self._drops_logged_at >= DROP_LOG_EVERY_S:
+            event(log, logging.WARNING, "notify.dropped", reason="queue full", count=self._drops)
+            self._drops, self._drops_logged_at = 0, now
 
     def _plan(self, conn: sqlite3.Connection, batch: list[_Waiting]) -> _Plan:
         """Whom each message of the batch reaches, in one read: a busy conversation's
@@ -151,7 +166,7 @@ class Notifier:
         while True:
             batch = [await self._queue.get()]
             await asyncio.sleep(BATCH_WAIT_S)
-            while len(batch) < BATCH_SIZE and not self._queue.empty():
+            while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
                 await self._handle(batch)
