@@ -123,6 +123,11 @@ def prepare_data_dir(config: Config) -> Path:
     if tmp.exists():  # one server per SQLite data directory: every part left is a dead one
         shutil.rmtree(tmp, ignore_errors=True)
     _make_dirs(root)
+    return _migrate_sqlite(config, root)
+
+
+def _migrate_sqlite(config: Config, root: Path) -> Path:
+    """Bring the SQLite database up to date (creating it); its path."""
     db_path = root / "chatd.db"
     conn = connect(db_path, config.storage.synchronous)
     try:
@@ -166,13 +171,7 @@ def _migrate_alone(config: Config, root: Path) -> Path:
         since = int((time.time() - ALIVE_S) * 1000)
         pgmigrate.migrate(config.storage.postgres_url, refuse_nodes_alive_since=since)
         return root
-    db_path = root / "chatd.db"
-    conn = connect(db_path, config.storage.synchronous)
-    try:
-        migrate.migrate(conn, root)
-    finally:
-        conn.close()
-    return db_path
+    return _migrate_sqlite(config, root)
 
 
 def _check_beside_server(config: Config, root: Path) -> Path:

@@ -61,6 +61,20 @@ def _set_mentions(
     messages.set_mentions(conn, message, message.mentions, new=new)
 
 
+def publish(hub: Hub, message: Message, kind: str) -> None:
+    """`kind` (message.created, message.updated) with the message, to its conversation."""
+    frame = {"type": kind, "message": message.to_json()}
+    hub.publish(Event(frame, conversation_id=message.conversation_id))
+
+
+def publish_if_changed(hub: Hub, result: tuple[Message, bool]) -> None:
+    """`after` of a write that may leave the message as it was (a reaction or pin asked for
+    twice): `message.updated` only when it changed."""
+    message, changed = result
+    if changed:
+        publish(hub, message, "message.updated")
+
+
 def load_visible(
     conn: sqlite3.Connection, user: User, message_id: str
 ) -> tuple[Message, conversations.Access]:
@@ -101,8 +115,7 @@ class Messages:
         self.on_created: list[Callable[[Message, User], None]] = []
 
     def _publish(self, message: Message, kind: str) -> None:
-        frame = {"type": kind, "message": message.to_json()}
-        self.hub.publish(Event(frame, conversation_id=message.conversation_id))
+        publish(self.hub, message, kind)
 
     async def send(
         self, user: User, conversation_id: str, draft: Draft, via: str = "http"

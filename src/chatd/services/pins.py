@@ -8,9 +8,9 @@ from chatd.clock import Clock, now_ms
 from chatd.db.database import Database
 from chatd.errors import Conflict, Forbidden
 from chatd.models import Message, User
-from chatd.realtime.hub import Event, Hub
+from chatd.realtime.hub import Hub
 from chatd.services import access
-from chatd.services.messages import load_visible
+from chatd.services.messages import load_visible, publish_if_changed
 from chatd.store import conversations, messages, pins
 
 MAX_LISTED_PINS = 200
@@ -21,12 +21,6 @@ class Pins:
         self.db = db
         self.hub = hub
         self.clock = clock
-
-    def _announce(self, result: tuple[Message, bool]) -> None:
-        message, changed = result
-        if changed:
-            frame = {"type": "message.updated", "message": message.to_json()}
-            self.hub.publish(Event(frame, conversation_id=message.conversation_id))
 
     async def pin(self, user: User, message_id: str, pinned: bool) -> Message:
         """Any member of a group, the owner or an admin in a channel, either person in a DM."""
@@ -43,7 +37,9 @@ class Pins:
             pins.set_pinned(conn, message_id, message.pinned_at)
             return message, True
 
-        message, _ = await self.db.write(change, after=self._announce)
+        message, _ = await self.db.write(
+            change, after=lambda result: publish_if_changed(self.hub, result)
+        )
         return message
 
     async def listed(self, user: User, conversation_id: str) -> list[Message]:

@@ -8,9 +8,9 @@ from chatd.clock import Clock
 from chatd.db.database import Database
 from chatd.errors import Conflict
 from chatd.models import Message, User
-from chatd.realtime.hub import Event, Hub
+from chatd.realtime.hub import Hub
 from chatd.services import validation
-from chatd.services.messages import load_visible
+from chatd.services.messages import load_visible, publish_if_changed
 from chatd.store import messages, reactions
 
 # A message holds at most this many distinct emoji, and one person at most this many
@@ -40,12 +40,6 @@ class Reactions:
         self.hub = hub
         self.clock = clock
 
-    def _announce(self, result: tuple[Message, bool]) -> None:
-        message, changed = result
-        if changed:
-            frame = {"type": "message.updated", "message": message.to_json()}
-            self.hub.publish(Event(frame, conversation_id=message.conversation_id))
-
     async def react(self, user: User, message_id: str, emoji: str, add: bool) -> Message:
         """Add or remove the caller's reaction; doing it twice changes nothing the second time."""
         emoji = validation.emoji(emoji)
@@ -65,5 +59,7 @@ class Reactions:
         # On PostgreSQL several nodes write: the lock makes the caps' count and the insert
         # one step per message (a single writer's batches already are, on SQLite).
         lock = f"reactions {message_id}"
-        message, _ = await self.db.write(change, after=self._announce, lock=lock)
+        message, _ = await self.db.write(
+            change, after=lambda result: publish_if_changed(self.hub, result), lock=lock
+        )
         return message
