@@ -266,8 +266,25 @@ class PostgresDatabase(Database):
             raise
 
     def _run_ops(self, conn: PgConnection, batch: list[_Op]) -> None:
+        """The batch in order; a run of two or more consecutive ops sharing a `many` is one
+        `many` call (its statements cover them all), the rest run one by one. An op, or a
+        `many`, that fails after writing or with an SQL error (which aborts the
+        transaction) sends the whole batch to the careful path."""
         self._lock_keys(conn, batch)
-        for op in batch:
+        start = 0
+        while start < len(batch):
+            many = batch[start].many
+            end = start + 1
+            while many is not None and end < len(batch) and batch[end].many is many:
+                end += 1
+            if end - start >= 2 and many is not None:
+                if not self._run_many(conn, many, batch[start:end]):
+                    conn.raw.rollback()
+                    self._run_ops_carefully(conn, batch)
+                    return
+                start = end
+                continue
+            op = batch[start]
             before = conn.total_changes
             try:
                 op.result = op.fn(conn, *op.args)
@@ -281,6 +298,29 @@ class PostgresDatabase(Database):
                     self._run_ops_carefully(conn, batch)
                     return
                 op.error = exc
+            start += 1
+
+    @staticmethod
+    def _run_many(conn: PgConnection, many: Callable[..., list[Any]], run: list[_Op]) -> bool:
+        """One `many` call for `run`, its answers set on the ops; False if it raised (the
+        transaction may hold some of its writes or be aborted: the batch goes careful)."""
+        try:
+            answers = many(conn, [op.args for op in run])
+        except _RETRYABLE as exc:
+            raise _Retry from exc
+        except psycopg.OperationalError:
+            raise
+        except Exception as exc:
+            event(log, logging.INFO, "db.many_failed", error=type(exc).__name__, size=len(run))
+            return False
+        if len(answers) != len(run):
+            raise RuntimeError(f"{len(answers)} answers for {len(run)} operations")
+        for op, answer in zip(run, answers, strict=True):
+            if isinstance(answer, Exception):
+                op.error = answer
+            else:
+                op.result = answer
+        return True
 
     def _run_ops_carefully(self, conn: PgConnection, batch: list[_Op]) -> None:
         self._lock_keys(conn, batch)
