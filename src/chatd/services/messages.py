@@ -18,11 +18,12 @@ from chatd.clock import Clock, now_ms
 from chatd.db.database import Database
 from chatd.errors import Conflict, Forbidden, NotFound
 from chatd.ids import new_id
-from chatd.models import File, Message, User, Via
+from chatd.models import Message, User, Via
 from chatd.realtime.hub import Event, Hub
-from chatd.services import access, mentions, search, validation
+from chatd.services import access, search, validation
 from chatd.services.search import SearchIndexer
-from chatd.store import conversations, files, messages, sending
+from chatd.services.sends import SendRequest, load_visible, send_many, send_one, set_mentions
+from chatd.store import conversations, messages
 
 
 @dataclass(frozen=True)
@@ -34,31 +35,6 @@ class Draft:
     reply_to: Any = None
     file_ids: Any = None
     thread: Any = None  # true: a reply in reply_to's thread, not in the flow
-
-
-def _attach(
-    conn: sqlite3.Connection, message: Message, uploader_id: str, file_ids: list[str]
-) -> list[File]:
-    """Attach the sender's own uploads; any other id is refused as unknown."""
-    found = files.owned(conn, file_ids, uploader_id)
-    missing = [file_id for file_id in file_ids if file_id not in found]
-    if missing:
-        raise validation.fail("file_ids", f"unknown file: {missing[0]}")
-    files.attach(conn, message.id, file_ids)
-    return [found[file_id] for file_id in file_ids]
-
-
-def _set_mentions(
-    conn: sqlite3.Connection, message: Message, kind: str, *, new: bool = False
-) -> None:
-    if "@" not in message.body:  # most messages: nothing to find, nothing to store
-        message.mentions = []
-        if not new:
-            messages.set_mentions(conn, message, [])
-        return
-    names = conversations.member_names(conn, message.conversation_id)
-    message.mentions = mentions.resolve(message.body, kind, message.author_id, names)
-    messages.set_mentions(conn, message, message.mentions, new=new)
 
 
 def publish(hub: Hub, message: Message, kind: str) -> None:
@@ -73,21 +49,6 @@ def publish_if_changed(hub: Hub, result: tuple[Message, bool]) -> None:
     message, changed = result
     if changed:
         publish(hub, message, "message.updated")
-
-
-def load_visible(
-    conn: sqlite3.Connection, user: User, message_id: str
-) -> tuple[Message, conversations.Access]:
-    """A message the caller may act on: 404 if hidden, 403 in a channel they have not joined."""
-    message = messages.get(conn, message_id)
-    if message is None:
-        raise NotFound("no such message")
-    try:
-        found = access.member(conversations.access(conn, message.conversation_id, user.id), user)
-    except NotFound:
-        raise NotFound("no such message") from None
-    messages.hydrate(conn, [message])
-    return message, found
 
 
 def _parse_cursor(value: Any) -> tuple[int, str] | None:
@@ -137,37 +98,17 @@ class Messages:
         thread = False if draft.thread is None else validation.boolean(draft.thread, "thread")
         if thread and reply_to is None:
             raise validation.fail("reply_to", "a thread reply needs the message it replies to")
-        max_chars = self.max_chars
-
-        def send(conn: sqlite3.Connection) -> tuple[Message, bool, Message | None]:
-            checked, earlier = sending.check(conn, conversation_id, user.id, client_id)
-            found = access.member(checked, user)
-            if found.archived:
-                raise Conflict("the conversation is archived")
-            body = validation.body(draft.body, max_chars, allow_empty=bool(file_ids))
-            if earlier is not None:
-                messages.hydrate(conn, [earlier])
-                return earlier, False, None
-            parent_id = reply_to
-            if reply_to is not None:
-                target = messages.reply_target(conn, reply_to)
-                if target is None or target[0] != conversation_id:
-                    raise validation.fail("reply_to", "is not a message of this conversation")
-                if thread:
-                    parent_id = target[1]  # a reply to a thread reply joins its root's thread
-            now = now_ms(self.clock)
-            message = Message(
-                new_id(), conversation_id, 0, user.id, body, now, None, False, parent_id, client_id
-            )
-            message.thread = thread
-            sending.insert_next(conn, message, found.last_seq)  # gives it its seq
-            if file_ids:
-                message.files = _attach(conn, message, user.id, file_ids)
-            _set_mentions(conn, message, found.kind, new=True)
-            parent = None
-            if parent_id is not None:
-                parent, _ = load_visible(conn, user, parent_id)  # its reply_count just changed
-            return message, True, parent
+        request = SendRequest(
+            user,
+            conversation_id,
+            client_id,
+            draft.body,
+            reply_to,
+            tuple(file_ids),
+            thread,
+            self.max_chars,
+            self.clock,
+        )
 
         def announce(result: tuple[Message, bool, Message | None]) -> None:
             message, created, parent = result
@@ -180,7 +121,9 @@ class Messages:
                 for listener in self.on_created:
                     listener(message, user)
 
-        return self.db.submit(send, after=announce, lock=conversation_id)
+        return self.db.submit(
+            send_one, request, after=announce, lock=conversation_id, many=send_many
+        )
 
     async def post(
         self,
@@ -208,7 +151,7 @@ class Messages:
             )
             message.via = via
             messages.insert(conn, message)
-            _set_mentions(conn, message, found.kind, new=True)
+            set_mentions(conn, message, found.kind, new=True)
             parent = None
             if reply_to is not None:
                 parent = messages.get(conn, reply_to)
@@ -307,7 +250,7 @@ class Messages:
             message.body = new_body
             message.edited_at = now_ms(self.clock)
             messages.set_body(conn, message_id, new_body, message.edited_at)
-            _set_mentions(conn, message, found.kind)
+            set_mentions(conn, message, found.kind)
             return message
 
         return await self.db.write(edit, after=lambda m: self._publish(m, "message.updated"))

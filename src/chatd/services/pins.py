@@ -10,7 +10,8 @@ from chatd.errors import Conflict, Forbidden
 from chatd.models import Message, User
 from chatd.realtime.hub import Hub
 from chatd.services import access
-from chatd.services.messages import load_visible, publish_if_changed
+from chatd.services.messages import publish_if_changed
+from chatd.services.sends import load_visible
 from chatd.store import conversations, messages, pins
 
 MAX_LISTED_PINS = 200

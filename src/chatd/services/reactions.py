@@ -10,7 +10,8 @@ from chatd.errors import Conflict
 from chatd.models import Message, User
 from chatd.realtime.hub import Hub
 from chatd.services import validation
-from chatd.services.messages import load_visible, publish_if_changed
+from chatd.services.messages import publish_if_changed
+from chatd.services.sends import load_visible
 from chatd.store import messages, reactions
 
 # A message holds at most this many distinct emoji, and one person at most this many

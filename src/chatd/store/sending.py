@@ -1,4 +1,4 @@
-"""The statements of one send, grouped so that PostgreSQL answers them in two round trips.
+"""The statements of a send, grouped so that PostgreSQL answers them in few round trips.
 
 A send checks access and an earlier `client_id`, takes the next seq, inserts the message and
 counts it as its author's own. On SQLite each of those is a statement in process, costing
@@ -13,11 +13,16 @@ conversation's rate by network and scheduling latency, not by work. Here they ar
   the seq from the counter row (its row lock, held to commit, keeps seqs gapless and in
   commit order with several writers), the INSERT takes that seq, and the author's own-unread
   counter moves, all in one execution.
+
+A group-commit batch of plain sends (`check_many`, `insert_many`, PostgreSQL only) costs
+those same two statements for the whole batch: one SELECT checking every send, one statement
+inserting them all, each conversation's counter moved once by its count.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from chatd.models import Message
 from chatd.store import conversations, messages
@@ -99,3 +104,97 @@ def insert_next(conn: sqlite3.Connection, message: Message, last_seq: int) -> No
     if row is None:
         raise RuntimeError(f"no conversation {message.conversation_id} to take a seq from")
     message.seq = int(row[0])
+
+
+_CHECK_MANY_PG = (
+    "SELECT i.n, c.kind, c.created_by, c.archived, c.last_seq, "
+    "EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = c.id AND m.user_id = i.u), "
+    "(SELECT e.id FROM messages e WHERE e.conversation_id = c.id AND e.author_id = i.u "
+    "AND e.client_id = i.k) "
+    "FROM unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS i(c, u, k, n) "
+    "JOIN conversations c ON c.id = i.c"
+)
+
+# Seqs: each conversation's counter moves once by its number of messages (`taken.base` is
+# the counter before), and the messages take base + 1.. in list order. The counter row's
+# lock, held to commit, keeps them gapless and in commit order as for one send.
+_INSERT_MANY_PG = (
+    "WITH input AS ("
+    "  SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], "
+    "  ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::integer[]) WITH ORDINALITY "
+    "  AS t(id, conversation_id, author_id, body, created_at, reply_to, client_id, "
+    "  via_kind, via_id, via_name, thread, n)"
+    "), counts AS ("
+    "  SELECT conversation_id, count(*) AS made, max(created_at) AS at "
+    "  FROM input GROUP BY conversation_id"
+    "), taken AS ("
+    "  UPDATE conversations c SET last_seq = c.last_seq + counts.made, "
+    "  last_activity_at = GREATEST(c.last_activity_at, counts.at) FROM counts "
+    "  WHERE c.id = counts.conversation_id RETURNING c.id, c.last_seq - counts.made AS base"
+    "), made AS ("
+    "  INSERT INTO messages (id, conversation_id, seq, author_id, body, created_at, reply_to, "
+    "  client_id, via_kind, via_id, via_name, thread) "
+    "  SELECT i.id, i.conversation_id, "
+    "  taken.base + row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.n), "
+    "  i.author_id, i.body, i.created_at, i.reply_to, i.client_id, i.via_kind, i.via_id, "
+    "  i.via_name, i.thread FROM input i JOIN taken ON taken.id = i.conversation_id "
+    "  RETURNING id, seq"
+    "), own AS ("
+    "  UPDATE members m SET own_unread = m.own_unread + o.made FROM ("
+    "    SELECT i.conversation_id, i.author_id, count(*) AS made FROM input i "
+    "    JOIN taken ON taken.id = i.conversation_id GROUP BY i.conversation_id, i.author_id"
+    "  ) AS o WHERE m.conversation_id = o.conversation_id AND m.user_id = o.author_id"
+    ") SELECT id, seq FROM made"
+)
+
+
+def check_many(
+    conn: sqlite3.Connection, sends: Sequence[tuple[str, str, str | None]]
+) -> list[tuple[Access | None, Message | None]]:
+    """`check` for each (conversation_id, user_id, client_id) of a batch in ONE statement
+    (PostgreSQL only): answered in the same order. An earlier message with a `client_id`
+    (a client's retry, rare) is then read on its own."""
+    found: list[tuple[Access | None, Message | None]] = [(None, None)] * len(sends)
+    if not sends:
+        return found
+    rows = conn.execute(
+        _CHECK_MANY_PG,
+        ([s[0] for s in sends], [s[1] for s in sends], [s[2] for s in sends]),
+    ).fetchall()
+    for n, kind, created_by, archived, last_seq, is_member, earlier_id in rows:
+        access = Access(str(kind), created_by, bool(archived), int(last_seq), bool(is_member))
+        earlier = None if earlier_id is None else messages.get(conn, str(earlier_id))
+        found[int(n) - 1] = (access, earlier)
+    return found
+
+
+def insert_many(conn: sqlite3.Connection, batch: Sequence[Message]) -> None:
+    """`insert_next` for several messages in ONE statement (PostgreSQL only): each
+    conversation's messages take its next seqs in list order, each set on its Message."""
+    if not batch:
+        return
+    vias = [
+        (None, None, None) if m.via is None else (m.via.kind, m.via.id, m.via.name) for m in batch
+    ]
+    rows = conn.execute(
+        _INSERT_MANY_PG,
+        (
+            [m.id for m in batch],
+            [m.conversation_id for m in batch],
+            [m.author_id for m in batch],
+            [m.body for m in batch],
+            [m.created_at for m in batch],
+            [m.reply_to for m in batch],
+            [m.client_id for m in batch],
+            [v[0] for v in vias],
+            [v[1] for v in vias],
+            [v[2] for v in vias],
+            [int(m.thread) for m in batch],
+        ),
+    ).fetchall()
+    seqs = {str(message_id): int(seq) for message_id, seq in rows}
+    for message in batch:
+        seq = seqs.get(message.id)
+        if seq is None:
+            raise RuntimeError(f"no conversation {message.conversation_id} to take a seq from")
+        message.seq = seq
