@@ -180,7 +180,7 @@ class Messages:
                 for listener in self.on_created:
                     listener(message, user)
 
-        return self.db.submit(send, after=announce, lock=conversation_id)
+        return self.db.submit(send, after=announce, lock=conversation_id, source=user.id)
 
     async def post(
         self,
