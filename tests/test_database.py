@@ -169,3 +169,53 @@ def test_a_long_reader_never_stalls_writes_behind_a_checkpoint(
             await db.stop()
 
     asyncio.run(long_reader())
+
+
+def sample(name: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+def batches() -> tuple[float, float]:
+    """(write batches so far, operations in them), from the process's metrics."""
+    return sample("chatd_db_batch_size_count"), sample("chatd_db_batch_size_sum")
+
+
+def lingers() -> float:
+    return sample("chatd_db_lingers_total")
+
+
+async def pacing(path: Path) -> None:
+    """Sends from several people close together share a batch; a lone sender awaiting each
+    answer never waits. Generous windows, so a slow machine cannot change the outcome."""
+    db = Database(path)
+    db.pace_s, db.dense_gap_s = 0.2, 30.0
+    await db.start()
+    try:
+        await db.write(make_table)
+        before = lingers()
+        for i in range(20):  # one sender, one write at a time: never held back
+            await db.write(put, f"lone{i}", i, source="ann")
+        assert lingers() == before
+
+        await db.write(put, "x", 0, source="ann")
+        batches_before, ops_before = batches()
+        started = time.monotonic()
+        first = db.submit(put, "y", 1, source="bob")  # another sender: the batch waits
+        await asyncio.sleep(0.05)  # well inside the wait
+        second = db.submit(put, "z", 2, source="cat")
+        assert await asyncio.gather(first, second) == [1, 2]
+        assert lingers() == before + 1
+        assert batches() == (batches_before + 1, ops_before + 2)  # one batch, both sends
+        assert time.monotonic() - started < 5  # the wait is bounded by the pace
+
+        before = lingers()
+        await db.write(put, "unnamed", 3)  # no source (not a send): never held back
+        assert lingers() == before
+    finally:
+        await db.stop()
+
+
+def test_dense_sends_from_several_people_share_a_batch(tmp_path: Path) -> None:
+    asyncio.run(pacing(tmp_path / "t.db"))

@@ -28,6 +28,10 @@ DB_COMMIT_SECONDS = Histogram(
     "time to run and commit one write batch",
     buckets=(0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
+DB_LINGERS = Counter(
+    "chatd_db_lingers_total",
+    "write batches that waited a moment for more sends (several people sending densely)",
+)
 DB_BATCH_SIZE = Histogram(
     "chatd_db_batch_size",
     "operations committed together in one write batch",

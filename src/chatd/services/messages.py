@@ -122,7 +122,12 @@ class Messages:
                     listener(message, user)
 
         return self.db.submit(
-            send_one, request, after=announce, lock=conversation_id, many=send_many
+            send_one,
+            request,
+            after=announce,
+            lock=conversation_id,
+            source=user.id,
+            many=send_many,
         )
 
     async def post(
