@@ -17,7 +17,7 @@ from chatd import metrics
 from chatd.clock import Clock, now_ms
 from chatd.db.database import Database
 from chatd.errors import Conflict, Forbidden, NotFound
-from chatd.ids import new_id
+from chatd.ids import new_message_id
 from chatd.models import Message, User, Via
 from chatd.realtime.hub import Event, Hub
 from chatd.services import access, search, validation
@@ -152,7 +152,16 @@ class Messages:
             now = now_ms(self.clock)
             seq = conversations.next_seq(conn, conversation_id, found.last_seq, now)
             message = Message(
-                new_id(), conversation_id, seq, author.id, text, now, None, False, reply_to, None
+                new_message_id(now),
+                conversation_id,
+                seq,
+                author.id,
+                text,
+                now,
+                None,
+                False,
+                reply_to,
+                None,
             )
             message.via = via
             messages.insert(conn, message)

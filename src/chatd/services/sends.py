@@ -21,7 +21,7 @@ from typing import Any
 
 from chatd.clock import Clock, now_ms
 from chatd.errors import ChatdError, Conflict, NotFound
-from chatd.ids import new_id
+from chatd.ids import new_message_id
 from chatd.models import File, Message, User
 from chatd.services import access, mentions, validation
 from chatd.store import conversations, files, messages, sending
@@ -112,7 +112,16 @@ def send_one(conn: sqlite3.Connection, request: SendRequest) -> SendResult:
             parent_id = target[1]  # a reply to a thread reply joins its root's thread
     now = now_ms(request.clock)
     message = Message(
-        new_id(), conversation_id, 0, user.id, body, now, None, False, parent_id, client_id
+        new_message_id(now),
+        conversation_id,
+        0,
+        user.id,
+        body,
+        now,
+        None,
+        False,
+        parent_id,
+        client_id,
     )
     message.thread = thread
     sending.insert_next(conn, message, found.last_seq)  # gives it its seq
@@ -191,13 +200,14 @@ def _send_plain(
                 repeats.append((index, first_of[key]))
                 continue
             first_of[key] = len(fresh)
+        now = now_ms(request.clock)
         message = Message(
-            new_id(),
+            new_message_id(now),
             request.conversation_id,
             0,
             request.user.id,
             body,
-            now_ms(request.clock),
+            now,
             None,
             False,
             None,
