@@ -32,6 +32,10 @@ LOADS = {
         "--members", "50", "--senders", "50", "--rate", "2000", "--duration", "10",
         "--listeners", "0",
     ],
+    "persisted-50-senders-2500": [  # headroom: does it take more than the target?
+        "--members", "50", "--senders", "50", "--rate", "2500", "--duration", "10",
+        "--listeners", "0",
+    ],
 }  # fmt: skip
 
 
