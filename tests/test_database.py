@@ -190,7 +190,7 @@ async def pacing(path: Path) -> None:
     """Sends from several people close together share a batch; a lone sender awaiting each
     answer never waits. Generous windows, so a slow machine cannot change the outcome."""
     db = Database(path)
-    db.linger_s, db.dense_gap_s = 0.2, 30.0
+    db.pace_s, db.dense_gap_s = 0.2, 30.0
     await db.start()
     try:
         await db.write(make_table)
@@ -208,7 +208,7 @@ async def pacing(path: Path) -> None:
         assert await asyncio.gather(first, second) == [1, 2]
         assert lingers() == before + 1
         assert batches() == (batches_before + 1, ops_before + 2)  # one batch, both sends
-        assert time.monotonic() - started < 5  # the wait is bounded
+        assert time.monotonic() - started < 5  # the wait is bounded by the pace
 
         before = lingers()
         await db.write(put, "unnamed", 3)  # no source (not a send): never held back

@@ -32,10 +32,10 @@ log = logging.getLogger("chatd.db")
 
 MAX_BATCH = 512
 WRITER_STUCK_S = 10.0  # a batch running longer makes the writer unready (/readyz)
-# While sends come densely from several people, a batch waits LINGER_S for company (see
+# While sends come densely from several people, a batch starts at most every PACE_S (see
 # `_lingers`): at 1,000 msg/s from a few senders, batches of one cost a commit and a write
 # to every member's socket per message; in twos and threes each costs half or a third.
-LINGER_S = 0.001
+PACE_S = 0.002
 DENSE_GAP_S = 0.002
 
 
@@ -72,7 +72,8 @@ class Database(ABC):
     _stopping: bool = False  # the stop sentinel is queued: nothing queued after it would run
     _inflight: list[_Op] | None = None  # the batch between dequeue and its answers
     _last_op: _Op | None = None  # the newest operation of the last batch taken
-    linger_s: float = LINGER_S  # per instance, for tests on slow machines
+    _last_start: float = 0.0  # the event loop's clock when the last batch was taken
+    pace_s: float = PACE_S  # per instance, for tests on slow machines
     dense_gap_s: float = DENSE_GAP_S
 
     @abstractmethod
@@ -191,13 +192,14 @@ class Database(ABC):
         return future
 
     def _lingers(self, first: _Op) -> bool:
-        """Whether the batch that `first` opens waits `linger_s` for more.
+        """Whether the batch that `first` opens waits for more, until `pace_s` after the
+        previous batch started.
 
         Only while sends come densely from several people: `first` is another sender's than
         the previous batch's last operation and follows it within `dense_gap_s`. A lone
         sender awaiting each answer (a bot, a script) is never held back, nor a quiet
-        conversation. The wait is one `linger_s`, whatever the rate: a message's latency
-        grows by at most that much."""
+        conversation. The wait is at most `pace_s` and shrinks as the rate grows (the
+        previous batch took longer to gather and commit)."""
         previous = self._last_op
         return (
             first.source is not None
@@ -238,8 +240,11 @@ class Database(ABC):
             if first is None:
                 break
             if self._lingers(first):
-                metrics.DB_LINGERS.inc()
-                await asyncio.sleep(self.linger_s)
+                wait = self._last_start + self.pace_s - loop.time()
+                if wait > 0:
+                    metrics.DB_LINGERS.inc()
+                    await asyncio.sleep(wait)
+            self._last_start = loop.time()
             batch = [first]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 op = self._queue.get_nowait()
