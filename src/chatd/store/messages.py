@@ -60,7 +60,7 @@ def insert(conn: sqlite3.Connection, message: Message) -> int:
             message.created_at,
             message.reply_to,
             message.client_id,
-            *((None, None, None) if message.via is None else _via(message.via)),
+            *via_columns(message.via),
             int(message.thread),
         ),
     )
@@ -69,8 +69,9 @@ def insert(conn: sqlite3.Connection, message: Message) -> int:
     return int(cur.lastrowid or 0)
 
 
-def _via(via: Via) -> tuple[str, str, str]:
-    return via.kind, via.id, via.name
+def via_columns(via: Via | None) -> tuple[str | None, str | None, str | None]:
+    """`via_kind`, `via_id`, `via_name` of a message row: all NULL for a person's own."""
+    return (None, None, None) if via is None else (via.kind, via.id, via.name)
 
 
 def get(conn: sqlite3.Connection, message_id: str) -> Message | None:

@@ -82,7 +82,6 @@ def insert_next(conn: sqlite3.Connection, message: Message, last_seq: int) -> No
         messages.insert(conn, message)
         conversations.own_message_added(conn, message.conversation_id, message.author_id)
         return
-    via = message.via
     row = conn.execute(
         _INSERT_PG,
         (
@@ -95,7 +94,7 @@ def insert_next(conn: sqlite3.Connection, message: Message, last_seq: int) -> No
             message.created_at,
             message.reply_to,
             message.client_id,
-            *((None, None, None) if via is None else (via.kind, via.id, via.name)),
+            *messages.via_columns(message.via),
             int(message.thread),
             message.conversation_id,
             message.author_id,
@@ -173,9 +172,7 @@ def insert_many(conn: sqlite3.Connection, batch: Sequence[Message]) -> None:
     conversation's messages take its next seqs in list order, each set on its Message."""
     if not batch:
         return
-    vias = [
-        (None, None, None) if m.via is None else (m.via.kind, m.via.id, m.via.name) for m in batch
-    ]
+    vias = [messages.via_columns(m.via) for m in batch]
     rows = conn.execute(
         _INSERT_MANY_PG,
         (
