@@ -234,3 +234,11 @@ def server(
 @pytest.fixture(scope="module")
 def team(server: ChatdServer) -> Team:
     return Team(server)
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: (cert.pem, key.pem), per test module."""
+    from .pushkit import make_cert  # cryptography: only the modules that use TLS load it
+
+    return make_cert(tmp_path_factory.mktemp("tls"))

@@ -16,17 +16,12 @@ import pytest
 
 from .conftest import Team
 from .pgcluster import PostgresCluster
-from .pushkit import Browser, Mailbox, PushReceiver, make_cert
+from .pushkit import Browser, Mailbox, PushReceiver
 from .test_cluster import Cluster
 from .test_conversations import Person
 from .wsclient import WS
 
 DELAY_S = 1  # email.delay_s: each node sweeps for due digests every 0.25 s
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return make_cert(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")

@@ -20,16 +20,11 @@ from chatd.services.notify import vapid_subject
 from chatd.store.notify import Recipient
 
 from .conftest import ChatdServer, Team, backend_vars
-from .pushkit import Browser, Mailbox, PushReceiver, check_vapid, make_cert
+from .pushkit import Browser, Mailbox, PushReceiver, check_vapid
 from .test_conversations import Person
 from .wsclient import WS
 
 DELAY_S = 1
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return make_cert(tmp_path_factory.mktemp("tls"))
 
 
 # The push service and the mailbox are per backend, like the server: what the run on one

@@ -21,18 +21,13 @@ from chatd import config
 from chatd.config import ConfigError
 
 from .conftest import ChatdServer, Team
-from .pushkit import Mailbox, make_cert
+from .pushkit import Mailbox
 from .test_conversations import Person
 
 DELAY_S = 1
 # the mailboxes take AUTH on connections that are TLS anyway (see pushkit.Mailbox)
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 LOGIN = ("chatd-mailer", "smtp secret 42")
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return make_cert(tmp_path_factory.mktemp("tls"))
 
 
 def test_tls_config_needs_both(cert: tuple[Path, Path], tmp_path: Path) -> None:

@@ -20,17 +20,12 @@ import pytest
 
 from .conftest import ChatdServer, Team
 from .pushkit import Browser as PushBrowser
-from .pushkit import PushReceiver, make_cert
+from .pushkit import PushReceiver
 from .test_web import Visitor, browser  # noqa: F401 (the module's browser fixture)
 
 pytestmark = pytest.mark.browser
 
 from playwright.sync_api import Browser, expect  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return make_cert(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")
