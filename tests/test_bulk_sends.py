@@ -1,9 +1,9 @@
-"""A group-commit batch of sends on PostgreSQL: two statements for all its plain sends.
+"""A group-commit batch of sends: a few statements for all its plain sends, on both engines.
 
 Sends submitted without yielding to the event loop all land in the writer's next batch
 (`Database.submit` only queues them), so these tests know what one batch holds. The answers
-must be those of the sends run one by one, which the SQLite backend still does: every test
-but the statement count runs on both engines and expects the same.
+must be those of the sends run one by one (`send_one`): every test but the statement counts
+runs on both engines and expects the same.
 """
 
 from __future__ import annotations
@@ -259,3 +259,44 @@ def test_a_batch_of_plain_sends_is_two_statements_on_postgres(
         monkeypatch.undo()
 
     run(load(None, {}, overrides), scenario)
+
+
+def test_a_batch_of_plain_sends_is_a_few_statements_on_sqlite(tmp_path: Path) -> None:
+    """150 plain sends from two authors in one batch: one check, one counter UPDATE, the
+    rows, one own-unread UPDATE per author (one by one: five statements a send, 750). A
+    reply in the middle runs on its own and splits the plain sends into two runs."""
+    statements: list[str] = []
+
+    def trace(conn: Any) -> None:
+        conn.set_trace_callback(statements.append)
+
+    def per_send(sql: str) -> bool:  # what the writer runs besides the sends' own
+        return not sql.startswith(("BEGIN", "COMMIT", "INSERT INTO messages"))
+
+    async def scenario(services: Services) -> None:
+        ada, bob, room = await services.db.write(make_room)
+        root, _ = await services.messages.send(ada, room, Draft("root"))
+        await services.db.write(trace)
+        statements.clear()
+        answers, _ = await one_batch(
+            services, [((ada, bob)[i % 2], room, Draft(f"m{i}", f"c{i}")) for i in range(150)]
+        )
+        assert [sent(answer)[0].seq for answer in answers] == list(range(2, 152))
+        inserts = [sql for sql in statements if sql.startswith("INSERT INTO messages")]
+        assert len(inserts) == 150  # executemany: one statement, traced once per row
+        others = [sql for sql in statements if per_send(sql)]
+        assert len(others) == 4, others
+        assert "json_each" in others[0] and others[1].startswith("UPDATE conversations")
+        assert all(sql.startswith("UPDATE members") for sql in others[2:])
+        statements.clear()
+        sends = [(ada, room, Draft(f"n{i}")) for i in range(20)]
+        sends.insert(10, (bob, room, Draft("a reply", reply_to=root.id)))
+        answers, _ = await one_batch(services, sends)
+        assert [sent(answer)[0].seq for answer in answers] == list(range(152, 173))
+        checks = [i for i, sql in enumerate(statements) if "json_each" in sql]
+        assert len(checks) == 2  # one per run of plain sends, the reply between them
+        between = statements[checks[0] : checks[1]]
+        assert any(sql.startswith("SELECT conversation_id, thread, reply_to") for sql in between)
+        assert len([sql for sql in statements if per_send(sql)]) < 20
+
+    run(load(None, {}, {"storage.data_dir": str(tmp_path)}), scenario)

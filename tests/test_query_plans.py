@@ -11,7 +11,7 @@ import pytest
 
 from chatd.db import migrate
 from chatd.models import Conversation, Message, User
-from chatd.store import conversations, files, messages, search, sessions, users
+from chatd.store import conversations, files, messages, search, sending, sessions, users
 
 # Tables whose full scan would grow with history or with the number of users.
 BIG_TABLES = (
@@ -87,6 +87,10 @@ HOT_PATHS = {
     "conversation get": lambda db: conversations.get(db, "c1", "u2"),
     "access": lambda db: conversations.access(db, "c1", "u2"),
     "next seq": lambda db: conversations.next_seq(db, "c1", 199, 1),
+    "check many": lambda db: sending.check_many(db, [("c1", "u1", "k5"), ("c1", "u2", None)]),
+    "insert many": lambda db: sending.insert_many(
+        db, [Message(f"n{i}", "c1", 0, "u1", "hi", 1, None, False, None, None) for i in range(3)]
+    ),
     "read marker": lambda db: conversations.set_read(db, "c1", "u2", 10),
     "hello markers": lambda db: conversations.markers_for_user(db, "u1"),
     "token": lambda db: sessions.by_token_hash(db, b"x" * 32),

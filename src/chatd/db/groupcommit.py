@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -59,6 +59,33 @@ class _Op:
     many: Callable[[Any, list[tuple[Any, ...]]], list[Any]] | None = None
     result: Any = None
     error: BaseException | None = None
+
+
+def runs(batch: list[_Op]) -> Iterator[tuple[int, int]]:
+    """The batch cut into runs, as (start, end) index pairs in order: each run is either
+    two or more consecutive ops sharing one `many` (for one `many` call) or a single op
+    (for its own `fn`)."""
+    start = 0
+    while start < len(batch):
+        many = batch[start].many
+        end = start + 1
+        if many is not None:
+            while end < len(batch) and batch[end].many is many:
+                end += 1
+        yield start, end
+        start = end
+
+
+def set_answers(run: list[_Op], answers: list[Any]) -> None:
+    """A `many` call's answers, one per op in order, set on the ops (an Exception is that
+    op's error). A `many` that answers a different number has a bug: the batch fails."""
+    if len(answers) != len(run):
+        raise RuntimeError(f"{len(answers)} answers for {len(run)} operations")
+    for op, answer in zip(run, answers, strict=True):
+        if isinstance(answer, Exception):
+            op.error = answer
+        else:
+            op.result = answer
 
 
 class Database(ABC):
@@ -162,9 +189,10 @@ class Database(ABC):
 
         `many(conn, [args, ...])` is optional: what running `fn(conn, *args)` for each of
         several consecutive ops would do, in fewer statements, answered per op in order
-        (a result, or an Exception raised before that op wrote anything). A backend whose
-        statements are round trips (PostgreSQL) runs a run of ops sharing `many` with one
-        call; SQLite, whose statements cost microseconds, ignores it.
+        (a result, or an Exception raised before that op wrote anything). Both backends run
+        a run of two or more consecutive ops sharing `many` with one call (`runs`): on
+        PostgreSQL each statement saved is a round trip, on SQLite the per-statement work
+        of the Python binding and the VM, which is most of a plain send's cost.
         """
         return await self.submit(fn, *args, after=after, lock=lock, source=source, many=many)
 

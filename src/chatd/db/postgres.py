@@ -45,7 +45,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from chatd import metrics
-from chatd.db.groupcommit import Database, QueryInterrupted, _Op
+from chatd.db.groupcommit import Database, QueryInterrupted, _Op, runs, set_answers
 from chatd.db.pgconn import PgConnection, connect
 from chatd.errors import Conflict, Unavailable
 from chatd.log import event
@@ -271,18 +271,13 @@ class PostgresDatabase(Database):
         `many`, that fails after writing or with an SQL error (which aborts the
         transaction) sends the whole batch to the careful path."""
         self._lock_keys(conn, batch)
-        start = 0
-        while start < len(batch):
+        for start, end in runs(batch):
             many = batch[start].many
-            end = start + 1
-            while many is not None and end < len(batch) and batch[end].many is many:
-                end += 1
             if end - start >= 2 and many is not None:
                 if not self._run_many(conn, many, batch[start:end]):
                     conn.raw.rollback()
                     self._run_ops_carefully(conn, batch)
                     return
-                start = end
                 continue
             op = batch[start]
             before = conn.total_changes
@@ -298,7 +293,6 @@ class PostgresDatabase(Database):
                     self._run_ops_carefully(conn, batch)
                     return
                 op.error = exc
-            start += 1
 
     @staticmethod
     def _run_many(conn: PgConnection, many: Callable[..., list[Any]], run: list[_Op]) -> bool:
@@ -313,13 +307,7 @@ class PostgresDatabase(Database):
         except Exception as exc:
             event(log, logging.INFO, "db.many_failed", error=type(exc).__name__, size=len(run))
             return False
-        if len(answers) != len(run):
-            raise RuntimeError(f"{len(answers)} answers for {len(run)} operations")
-        for op, answer in zip(run, answers, strict=True):
-            if isinstance(answer, Exception):
-                op.error = answer
-            else:
-                op.result = answer
+        set_answers(run, answers)
         return True
 
     def _run_ops_carefully(self, conn: PgConnection, batch: list[_Op]) -> None:

@@ -1,15 +1,15 @@
 """A send as data, run alone (`send_one`) or with its batch's other sends (`send_many`).
 
 A send is a writer operation whose rules (membership, archive, body, idempotent
-`client_id`, reply target, attachments, mentions) live in `send_one`. On SQLite that is all
-that runs, one send after the other in the batch's transaction: a statement costs
-microseconds there. On PostgreSQL every statement is a round trip made while the batch holds
-its conversations' locks, so a busy conversation's rate was bounded by two round trips per
-send. `send_many` gives the group-commit writer the same rules for a whole run of sends in
-a constant number of statements: the plain ones (no reply, no files, no mention, not a
-thread reply, the sends a busy room is made of) are checked in one SELECT and inserted in
-one statement; any other send runs through `send_one` in its place, so the batch's order
-(seqs, commit order, events) is exactly that of the sends one by one.
+`client_id`, reply target, attachments, mentions) live in `send_one`. Run one send at a
+time, that is five statements per send: on PostgreSQL each a round trip made while the batch
+holds its conversations' locks, on SQLite each a call through the binding that, at
+saturation, made up most of the writer thread's time. `send_many` gives the group-commit
+writer the same rules for a whole run of sends in a few statements: the plain ones (no
+reply, no files, no mention, not a thread reply, the sends a busy room is made of) are
+checked in one SELECT and inserted together (`sending.check_many`, `insert_many`); any
+other send runs through `send_one` in its place, so the batch's order (seqs, commit order,
+events) is exactly that of the sends one by one.
 """
 
 from __future__ import annotations
@@ -138,10 +138,9 @@ def send_many(
     conn: sqlite3.Connection, batch: list[tuple[Any, ...]]
 ) -> list[SendResult | Exception]:
     """`send_one(conn, request)` for each `(request,)` of a group-commit run, in order, with
-    each run of plain sends checked and inserted in two statements (PostgreSQL only). A
-    send refused before it wrote anything is answered its error; anything else raised
-    (an SQL error, a refusal after writing) is raised, and the writer runs the batch again
-    one op at a time."""
+    each run of plain sends checked and inserted together (`_send_plain`). A send refused
+    before it wrote anything is answered its error; anything else raised (an SQL error, a
+    refusal after writing) is raised, and the writer runs the batch again one op at a time."""
     requests: list[SendRequest] = [args[0] for args in batch]
     answers: list[SendResult | Exception] = []
     start = 0

@@ -40,30 +40,32 @@ def _message(row: tuple[object, ...]) -> Message:
     )
 
 
-_INSERT = (
+INSERT = (
     "INSERT INTO messages (id, conversation_id, seq, author_id, body, created_at, reply_to, "
     "client_id, via_kind, via_id, via_name, thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_PG = _INSERT + " RETURNING rowid"
+_INSERT_PG = INSERT + " RETURNING rowid"
+
+
+def insert_row(message: Message) -> tuple[object, ...]:
+    """The parameters of `INSERT` for `message` (for `executemany` too)."""
+    return (
+        message.id,
+        message.conversation_id,
+        message.seq,
+        message.author_id,
+        message.body,
+        message.created_at,
+        message.reply_to,
+        message.client_id,
+        *via_columns(message.via),
+        int(message.thread),
+    )
 
 
 def insert(conn: sqlite3.Connection, message: Message) -> int:
     """Store a message; its rowid (the search index's key)."""
-    cur = conn.execute(
-        _INSERT_PG if is_postgres(conn) else _INSERT,
-        (
-            message.id,
-            message.conversation_id,
-            message.seq,
-            message.author_id,
-            message.body,
-            message.created_at,
-            message.reply_to,
-            message.client_id,
-            *via_columns(message.via),
-            int(message.thread),
-        ),
-    )
+    cur = conn.execute(_INSERT_PG if is_postgres(conn) else INSERT, insert_row(message))
     if is_postgres(conn):
         return int(cur.fetchone()[0])
     return int(cur.lastrowid or 0)

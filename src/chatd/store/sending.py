@@ -1,11 +1,11 @@
-"""The statements of a send, grouped so that PostgreSQL answers them in few round trips.
+"""The statements of a send, and of a batch of sends, in as few statements as each engine likes.
 
 A send checks access and an earlier `client_id`, takes the next seq, inserts the message and
-counts it as its author's own. On SQLite each of those is a statement in process, costing
-microseconds, and they run exactly as before (the same SQL, one after the other). On
-PostgreSQL each statement is a round trip to the server, made while the batch's
-transaction holds its conversations' locks: five of them per send bounded a busy
-conversation's rate by network and scheduling latency, not by work. Here they are two:
+counts it as its author's own. Alone (`check`, `insert_next`), on SQLite each of those is a
+statement in process, and they run one after the other. On PostgreSQL each statement is a
+round trip to the server, made while the batch's transaction holds its conversations' locks:
+five of them per send bounded a busy conversation's rate by network and scheduling latency,
+not by work. Here they are two:
 
 - one SELECT for the access check and the earlier `client_id` (both read-only, both needed
   before anything is written), and
@@ -14,13 +14,19 @@ conversation's rate by network and scheduling latency, not by work. Here they ar
   commit order with several writers), the INSERT takes that seq, and the author's own-unread
   counter moves, all in one execution.
 
-A group-commit batch of plain sends (`check_many`, `insert_many`, PostgreSQL only) costs
-those same two statements for the whole batch: one SELECT checking every send, one statement
-inserting them all, each conversation's counter moved once by its count.
+A group-commit batch of plain sends (`check_many`, `insert_many`) costs a constant number of
+statements on both engines, each conversation's counter moved once by its count. PostgreSQL:
+the same two statements for the whole batch (arrays through `unnest`). SQLite: one SELECT
+over a JSON array of the sends (`json_each`: one statement text whatever the batch's size,
+so it is compiled once), one UPDATE per conversation for its counter, and `executemany` for
+the rows and the authors' own-unread counters. There a statement costs microseconds, but at
+saturation (issue 20's profile) five of them per send were about half the writer thread's
+time, much of it the binding's per-call work.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 
@@ -147,19 +153,47 @@ _INSERT_MANY_PG = (
 )
 
 
+# The sends as one JSON array of [conversation_id, user_id, client_id]; `key` is the index.
+# Non-ASCII text goes in as is, not as \u escapes for SQLite to decode; ids and client_ids
+# hold no control characters (a NUL would end a string early in SQLite's JSON functions).
+# CROSS JOIN keeps json_each the outer loop (one primary-key probe per send), and the
+# client_id lookup probes the partial unique index `messages_by_client_id`.
+_CHECK_MANY_SQLITE = (
+    "SELECT i.key + 1, c.kind, c.created_by, c.archived, c.last_seq, "
+    "EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = c.id "
+    "AND m.user_id = json_extract(i.value, '$[1]')), "
+    "(SELECT e.id FROM messages e WHERE e.conversation_id = c.id "
+    "AND e.author_id = json_extract(i.value, '$[1]') "
+    "AND e.client_id = json_extract(i.value, '$[2]')) "
+    "FROM json_each(?) AS i CROSS JOIN conversations c "
+    "ON c.id = json_extract(i.value, '$[0]')"
+)
+
+_TAKE_SEQS_SQLITE = (
+    "UPDATE conversations SET last_seq = last_seq + ?, "
+    "last_activity_at = max(last_activity_at, ?) WHERE id = ? RETURNING last_seq"
+)
+_OWN_ADDED_SQLITE = (
+    "UPDATE members SET own_unread = own_unread + ? WHERE conversation_id = ? AND user_id = ?"
+)
+
+
 def check_many(
     conn: sqlite3.Connection, sends: Sequence[tuple[str, str, str | None]]
 ) -> list[tuple[Access | None, Message | None]]:
-    """`check` for each (conversation_id, user_id, client_id) of a batch in ONE statement
-    (PostgreSQL only): answered in the same order. An earlier message with a `client_id`
-    (a client's retry, rare) is then read on its own."""
+    """`check` for each (conversation_id, user_id, client_id) of a batch in ONE statement:
+    answered in the same order. An earlier message with a `client_id` (a client's retry,
+    rare) is then read on its own."""
     found: list[tuple[Access | None, Message | None]] = [(None, None)] * len(sends)
     if not sends:
         return found
-    rows = conn.execute(
-        _CHECK_MANY_PG,
-        ([s[0] for s in sends], [s[1] for s in sends], [s[2] for s in sends]),
-    ).fetchall()
+    if is_postgres(conn):
+        rows = conn.execute(
+            _CHECK_MANY_PG,
+            ([s[0] for s in sends], [s[1] for s in sends], [s[2] for s in sends]),
+        ).fetchall()
+    else:
+        rows = conn.execute(_CHECK_MANY_SQLITE, (json.dumps(sends, ensure_ascii=False),)).fetchall()
     for n, kind, created_by, archived, last_seq, is_member, earlier_id in rows:
         access = Access(str(kind), created_by, bool(archived), int(last_seq), bool(is_member))
         earlier = None if earlier_id is None else messages.get(conn, str(earlier_id))
@@ -168,9 +202,13 @@ def check_many(
 
 
 def insert_many(conn: sqlite3.Connection, batch: Sequence[Message]) -> None:
-    """`insert_next` for several messages in ONE statement (PostgreSQL only): each
-    conversation's messages take its next seqs in list order, each set on its Message."""
+    """`insert_next` for several messages: each conversation's messages take its next seqs
+    in list order, each set on its Message. One statement on PostgreSQL; on SQLite one
+    UPDATE per conversation and two `executemany` (rows, own-unread counters)."""
     if not batch:
+        return
+    if not is_postgres(conn):
+        _insert_many_sqlite(conn, batch)
         return
     vias = [messages.via_columns(m.via) for m in batch]
     rows = conn.execute(
@@ -195,3 +233,28 @@ def insert_many(conn: sqlite3.Connection, batch: Sequence[Message]) -> None:
         if seq is None:
             raise RuntimeError(f"no conversation {message.conversation_id} to take a seq from")
         message.seq = seq
+
+
+def _insert_many_sqlite(conn: sqlite3.Connection, batch: Sequence[Message]) -> None:
+    """SQLite's single writer: each conversation's counter moves once by its count (the
+    UPDATE answers where it now stands: the seqs taken end there), then the rows."""
+    counts: dict[str, tuple[int, int]] = {}  # conversation -> (messages, newest created_at)
+    own: dict[tuple[str, str], int] = {}  # (conversation, author) -> messages
+    for message in batch:
+        made, at = counts.get(message.conversation_id, (0, message.created_at))
+        counts[message.conversation_id] = (made + 1, max(at, message.created_at))
+        key = (message.conversation_id, message.author_id)
+        own[key] = own.get(key, 0) + 1
+    next_seq: dict[str, int] = {}
+    for conversation_id, (made, at) in counts.items():
+        row = conn.execute(_TAKE_SEQS_SQLITE, (made, at, conversation_id)).fetchone()
+        if row is None:
+            raise RuntimeError(f"no conversation {conversation_id} to take a seq from")
+        next_seq[conversation_id] = int(row[0]) - made + 1
+    for message in batch:
+        message.seq = next_seq[message.conversation_id]
+        next_seq[message.conversation_id] += 1
+    conn.executemany(messages.INSERT, [messages.insert_row(m) for m in batch])
+    conn.executemany(
+        _OWN_ADDED_SQLITE, [(made, cid, author) for (cid, author), made in own.items()]
+    )
