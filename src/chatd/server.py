@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import resource
 import signal
@@ -50,8 +51,30 @@ def _raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+# Young-generation collections every GC_YOUNG net new container objects instead of 700, the
+# older generations as rarely. At saturation a send allocates dozens of objects (frame, dicts,
+# request, message, event) that nearly all die young by refcount; with the defaults the
+# collector ran thousands of times in a 10 s bench and its full passes over everything alive
+# (tens of ms each) were a fifth of the event loop's and a third of the writer's CPU. What
+# a young collection can find at most is this many objects' worth of cycles: a few MiB.
+GC_YOUNG = 20_000
+GC_OLDER = (20, 50)
+
+
+def _tune_gc() -> None:
+    gc.set_threshold(GC_YOUNG, *GC_OLDER)
+
+
+def _freeze_startup_objects() -> None:
+    """Modules, classes and the app built at start-up live as long as the process: moved to
+    the permanent generation, no full collection walks them again."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run(config: Config) -> int:
     _raise_open_files_limit()
+    _tune_gc()
     # Every setting in effect, secrets masked: what a bug report needs and nothing it must not.
     event(log, logging.INFO, "server.config", **config.redacted_fields())
     app = create_app(config)
@@ -126,6 +149,7 @@ async def run(config: Config) -> int:
                 f"First run: open {base}/setup#token={token} to create the admin account.",
                 flush=True,
             )
+        _freeze_startup_objects()
         systemd.notify("READY=1")
     try:
         await serving
