@@ -9,6 +9,7 @@ and a search for a common word over HTTP, and reports medians.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
 import sqlite3
@@ -23,12 +24,14 @@ from argon2 import PasswordHasher
 from chatd.clock import SystemClock, now_ms
 from chatd.config import load
 from chatd.db.database import connect
+from chatd.db.indexfile import IndexFile
 from chatd.ids import new_id
 from chatd.models import Conversation, Message, Session, User
 from chatd.services import search
 from chatd.services.accounts import token_hash
-from chatd.services.datadir import open_for_admin
+from chatd.services.datadir import SEARCH_INDEX_FILE, open_for_admin
 from chatd.store import conversations, messages, sessions, users
+from chatd.store import search as search_store
 
 COMMON = "meeting"  # in about one message in twenty
 WORDS = [
@@ -88,13 +91,9 @@ def seed(data_dir: Path, count: int, conversations_count: int = 500) -> dict[str
         for _ in range(3):
             _add_message(conn, other, user.id, body(rng), now)
         conn.execute("COMMIT")
-    more = True
-    while more:  # the search index, as the server's own catch-up builds it
-        conn.execute("BEGIN IMMEDIATE")
-        more = search.catch_up(conn, 20_000)
-        conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
+    asyncio.run(_build_index(db_path))
     return {
         "token": token,
         "user": user.username,
@@ -103,6 +102,19 @@ def seed(data_dir: Path, count: int, conversations_count: int = 500) -> dict[str
         "conversations": conversations_count,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+async def _build_index(db_path: Path) -> None:
+    """The search index, as the server's own catch-up builds it (on the index file's writer)."""
+    index = IndexFile(db_path.with_name(SEARCH_INDEX_FILE), "search")
+    await index.start(lambda: connect(db_path))
+    try:
+        await index.write(search_store.prepare)
+        more = True
+        while more:
+            more, _ = await index.write(search.catch_up, 20_000)
+    finally:
+        await index.stop()
 
 
 def _median_ms(samples: list[float]) -> float:

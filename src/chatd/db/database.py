@@ -32,6 +32,7 @@ from chatd.db.groupcommit import MAX_BATCH as MAX_BATCH
 from chatd.db.groupcommit import Database as Database
 from chatd.db.groupcommit import QueryInterrupted as QueryInterrupted
 from chatd.db.groupcommit import _Op, runs, set_answers
+from chatd.db.indexfile import IndexFile
 from chatd.log import event
 
 T = TypeVar("T")
@@ -84,11 +85,13 @@ def online_copy(source: Path, dest: Path) -> Iterator[sqlite3.Connection]:
 
 @dataclass
 class SqliteDatabase(Database):
-    """The embedded backend: one database file in the data directory."""
+    """The embedded backend: one database file in the data directory, and beside it the
+    search index's file (`index`, with a writer of its own: db/indexfile.py)."""
 
     path: Path
     synchronous: str = "normal"
     readers: int = 2
+    index: IndexFile | None = None
     dialect = "sqlite"
     _writer_conn: sqlite3.Connection | None = field(init=False, default=None)
     _read_pool: ThreadPoolExecutor = field(init=False)
@@ -108,6 +111,8 @@ class SqliteDatabase(Database):
         loop = asyncio.get_running_loop()
         self._checkpoint_pool = ThreadPoolExecutor(1, thread_name_prefix="chatd-checkpoint")
         self._writer_conn = await loop.run_in_executor(self._write_pool, self._open_writer)
+        if self.index is not None:  # before any reader, which attaches it
+            await self.index.start(lambda: connect(self.path))
         self._last_checkpoint = time.monotonic()
         self._start_writer()
 
@@ -119,6 +124,8 @@ class SqliteDatabase(Database):
     async def stop(self) -> None:
         """Finish every queued write, then close all connections."""
         await self._stop_writer()
+        if self.index is not None:
+            await self.index.stop()
         loop = asyncio.get_running_loop()
         if self._checkpoint is not None:
             with contextlib.suppress(Exception):
@@ -145,6 +152,8 @@ class SqliteDatabase(Database):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path, self.synchronous, readonly=True)
+            if self.index is not None:
+                self.index.attach(conn)
             self._local.conn = conn
             with self._lock:
                 self._read_conns.append(conn)

@@ -21,6 +21,7 @@ from chatd import metrics
 from chatd.clock import Clock, SystemClock
 from chatd.config import Config
 from chatd.db.database import Database, SqliteDatabase
+from chatd.db.indexfile import IndexFile
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
@@ -28,7 +29,12 @@ from chatd.services.avatars import Avatars
 from chatd.services.bots import Bots
 from chatd.services.commands import Commands
 from chatd.services.conversations import Conversations
-from chatd.services.datadir import DataDirLock, open_for_admin, prepare_data_dir
+from chatd.services.datadir import (
+    SEARCH_INDEX_FILE,
+    DataDirLock,
+    open_for_admin,
+    prepare_data_dir,
+)
 from chatd.services.files import Files
 from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
@@ -59,7 +65,8 @@ def open_database(config: Config, prepared: Path) -> Database:
         from chatd.db.postgres import PostgresDatabase
 
         return PostgresDatabase(config.storage.postgres_url, prepared)
-    return SqliteDatabase(prepared, config.storage.synchronous)
+    index = IndexFile(prepared.with_name(SEARCH_INDEX_FILE), "search")
+    return SqliteDatabase(prepared, config.storage.synchronous, index=index)
 
 
 def _integrations(
@@ -143,7 +150,7 @@ class Services:
         users = Users(db, hub, accounts, site, clock)
         conversations = Conversations(db, hub, clock)
         indexer = SearchIndexer(db)
-        await indexer.catch_up()  # whatever a crash left unindexed
+        await indexer.start()  # indexes whatever a crash left, in the background
         messages = Messages(db, hub, clock, config.limits.max_message_chars, indexer)
         cluster_tracker: ClusterPresenceTracker | None = None
         tracker: PresenceTracker

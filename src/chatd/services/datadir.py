@@ -36,6 +36,7 @@ from chatd.db.migrate import SchemaError
 from chatd.services.nodes import ALIVE_S
 
 LOCK_FILE = "chatd.lock"
+SEARCH_INDEX_FILE = "search.db"  # beside chatd.db; derived, rebuilt when missing or stale
 STALE_UPLOAD_S = 3600
 ONLY_SERVER_WAIT_S = 5.0  # how long a starting SQLite server waits for an admin migration
 

@@ -30,7 +30,6 @@ from chatd.services.archive import ArchiveError, Progress
 from chatd.services.files import Files
 from chatd.services.search import SearchIndexer
 from chatd.store import archive as archive_store
-from chatd.store import search as search_store
 
 INSERT_ROWS = 1000
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
@@ -61,8 +60,7 @@ class Importer:
             raise outcome
         progress("rebuilding the search index ...")
         started = time.monotonic()
-        self.indexer.sent()  # everything after the mark: the ordinary catch-up indexes it
-        await self.indexer.catch_up()
+        await self.indexer.rebuild()
         progress(f"search index rebuilt in {time.monotonic() - started:.1f} s")
         return outcome
 
@@ -131,7 +129,6 @@ class Importer:
         if expected != found_counts:
             raise ArchiveError(f"{source} does not hold what its manifest lists")
         archive_store.after_import(conn)
-        search_store.set_indexed_through(conn, 0)  # the catch-up indexes every message
         return report
 
     @staticmethod

@@ -260,14 +260,18 @@ class Messages:
             if found.archived:
                 raise Conflict("the conversation is archived")
             new_body = validation.body(body, max_chars, allow_empty=bool(message.files))
-            search.reindex(conn, message_id, message.body, new_body)
+            search.changed(conn, message_id, message.body)
             message.body = new_body
             message.edited_at = now_ms(self.clock)
             messages.set_body(conn, message_id, new_body, message.edited_at)
             set_mentions(conn, message, found.kind)
             return message
 
-        return await self.db.write(edit, after=lambda m: self._publish(m, "message.updated"))
+        def announce_edit(message: Message) -> None:
+            self.indexer.sent()  # the index follows the new body
+            self._publish(message, "message.updated")
+
+        return await self.db.write(edit, after=announce_edit)
 
     async def delete(self, user: User, message_id: str) -> None:
         def delete(conn: sqlite3.Connection) -> tuple[Message, Message | None] | None:
@@ -281,7 +285,7 @@ class Messages:
                 raise Forbidden("only the author, the channel's owner or an admin may delete it")
             if message.deleted:
                 return None
-            search.unindex(conn, message_id, message.body)
+            search.changed(conn, message_id, message.body)
             messages.tombstone(conn, message_id)
             conversations.own_message_deleted(
                 conn, message.conversation_id, message.author_id, message.seq
@@ -295,6 +299,7 @@ class Messages:
 
         def announce(result: tuple[Message, Message | None] | None) -> None:
             if result is not None:
+                self.indexer.sent()  # the index drops the body
                 message, parent = result
                 if parent is not None:
                     self._publish(parent, "message.updated")

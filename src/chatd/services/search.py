@@ -7,9 +7,10 @@ Japanese or Korean matches through a second index of CJK bigrams. All terms must
 
 Sends do not touch the index: indexing a message costs more than storing it, and a commit of
 one message would write a new index segment. `SearchIndexer` indexes what was sent in one
-batch a moment later (and at start-up, whatever a crash left behind); a search first catches
-up, so it finds every message that was acknowledged before it. Edits and deletes of indexed
-messages change the index in their own transaction; of not yet indexed ones, nothing to do.
+batch a moment later (and at start-up, whatever a crash left behind), in a file of its own
+with its own writer, so that FTS5's merges never hold the lock sends commit under; a search
+first catches up, so it finds every message that was acknowledged before it. Edits and
+deletes queue a change in their own transaction, which the next catch-up applies.
 On PostgreSQL none of that runs: the engine keeps its indexes in the writing transaction.
 """
 
@@ -22,7 +23,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from chatd.db.database import Database, QueryInterrupted
+from chatd.db.database import Database, QueryInterrupted, SqliteDatabase
 from chatd.errors import RateLimited, Unavailable
 from chatd.models import Message, User
 from chatd.services import validation
@@ -121,42 +122,44 @@ def _index(conn: sqlite3.Connection, rowid: int, body: str) -> None:
     search.index(conn, rowid, body, cjk_bigrams(body))
 
 
-def _indexed_rowid(conn: sqlite3.Connection, message_id: str) -> int | None:
-    """The message's rowid if it is in chatd's index yet; None while it waits for a
-    catch-up, or when the engine keeps the index itself (PostgreSQL)."""
-    if not search.external(conn):
-        return None
-    rowid = search.rowid_of(conn, message_id)
-    return rowid if rowid <= search.indexed_through(conn) else None
+def changed(conn: sqlite3.Connection, message_id: str, old_body: str) -> None:
+    """An edit or delete, in its own transaction: queued for the index writer (SQLite; on
+    PostgreSQL the engine's indexes follow by themselves)."""
+    if search.external(conn):
+        search.record_change(conn, message_id, old_body)
 
 
-def reindex(conn: sqlite3.Connection, message_id: str, old_body: str, new_body: str) -> None:
-    """An edit: the index follows the new body (the catch-up reads it if not indexed yet)."""
-    rowid = _indexed_rowid(conn, message_id)
-    if rowid is not None:
+def catch_up(conn: sqlite3.Connection, limit: int = CATCH_UP_ROWS) -> tuple[bool, int]:
+    """On the index writer: apply the edits and deletes queued since the last run, then
+    index the next messages after the mark (deleted ones are skipped). Returns whether more
+    messages wait, and the last change applied (`search_changes` may drop those).
+
+    A message's first queued change holds the text the index has for it: the index took the
+    message's body at an earlier run, and every change since that run's snapshot is queued
+    after the ones it applied. So that text goes out and the current body comes in, once per
+    message however often it changed; a message after the mark is not indexed yet, and the
+    catch-up that reaches it reads its current body."""
+    through, changes_through = search.marks(conn)
+    applied: set[int] = set()
+    for seq, rowid, old_body, body, deleted in search.changes_after(conn, changes_through):
+        changes_through = seq
+        if rowid > through or rowid in applied:
+            continue
+        applied.add(rowid)
         search.unindex(conn, rowid, old_body, cjk_bigrams(old_body))
-        _index(conn, rowid, new_body)
-
-
-def unindex(conn: sqlite3.Connection, message_id: str, body: str) -> None:
-    rowid = _indexed_rowid(conn, message_id)
-    if rowid is not None:
-        search.unindex(conn, rowid, body, cjk_bigrams(body))
-
-
-def catch_up(conn: sqlite3.Connection, limit: int = CATCH_UP_ROWS) -> bool:
-    """Index the next messages after the mark (deleted ones are skipped); True if more wait."""
-    rows = search.after(conn, search.indexed_through(conn), limit)
+        if not deleted:
+            _index(conn, rowid, body)
+    rows = search.after(conn, through, limit)
     for rowid, body, deleted in rows:
         if not deleted:
             _index(conn, rowid, body)
-    if rows:
-        search.set_indexed_through(conn, rows[-1][0])
-    return len(rows) == limit
+    search.set_marks(conn, rows[-1][0] if rows else through, changes_through)
+    return len(rows) == limit, changes_through
 
 
 class SearchIndexer:
-    """Indexes sent messages in batches, `CATCH_UP_DELAY_S` after the first of them.
+    """Indexes sent messages in batches, `CATCH_UP_DELAY_S` after the first of them, on the
+    index file's own writer (db/indexfile.py): its merges never hold up a send.
 
     At most one catch-up runs at a time, and every search awaits it: `dirty` is cleared only
     by the run that then commits the index, and a search that finds a run in flight waits for
@@ -167,13 +170,25 @@ class SearchIndexer:
     def __init__(self, db: Database, delay_s: float = CATCH_UP_DELAY_S) -> None:
         self.db = db
         self.delay_s = delay_s
-        self.enabled = db.dialect == "sqlite"  # PostgreSQL indexes in the send transaction
+        self.index = db.index if isinstance(db, SqliteDatabase) else None
+        self.enabled = self.index is not None  # PostgreSQL indexes in the send transaction
         self.dirty = self.enabled  # whatever the last run left unindexed
         self._task: asyncio.Task[None] | None = None
         self._running: asyncio.Task[None] | None = None
+        self._changes_forgotten = 0
+
+    async def start(self) -> None:
+        """Make the index file fit the database (rebuilt from nothing when it does not:
+        a restored backup, a first start), and index in the background whatever a crash
+        or a rebuild left: searches await that, start-up does not."""
+        if self.index is None:
+            return
+        await self.index.write(search.prepare)
+        self._running = asyncio.create_task(self._run(), name="chatd-search-index")
 
     def sent(self) -> None:
-        """A message was committed (called on the event loop, after the commit)."""
+        """A message was committed, edited or deleted (called on the event loop, after the
+        commit)."""
         if not self.enabled:
             return
         self.dirty = True
@@ -191,11 +206,24 @@ class SearchIndexer:
                 self._running = asyncio.create_task(self._run(), name="chatd-search-index")
             await asyncio.shield(self._running)
 
+    async def rebuild(self) -> None:
+        """Index every message again, from nothing (after an import)."""
+        if self.index is not None:
+            await self.catch_up()
+            await self.index.write(_empty)
+            self.dirty = True
+            await self.catch_up()
+
     async def _run(self) -> None:
+        assert self.index is not None
         try:
             self.dirty = False
-            while await self.db.write(catch_up):
-                pass
+            more = True
+            while more:
+                more, changes_through = await self.index.write(catch_up)
+                if changes_through > self._changes_forgotten:
+                    await self.db.write(search.forget_changes, changes_through)
+                    self._changes_forgotten = changes_through
         except BaseException:
             self.dirty = True  # the next search or send tries again
             raise
@@ -209,6 +237,11 @@ class SearchIndexer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.catch_up()
+
+
+def _empty(conn: sqlite3.Connection) -> None:
+    search.set_marks(conn, 0, search.marks(conn)[1])
+    search.empty(conn)
 
 
 SEARCH_TIME_S = 3.0
