@@ -49,10 +49,15 @@ _INSERT_PG = INSERT + " RETURNING rowid"
 
 def insert_row(message: Message) -> tuple[object, ...]:
     """The parameters of `INSERT` for `message` (for `executemany` too)."""
+    message_id, conversation_id, *rest = fields_but_seq(message)
+    return (message_id, conversation_id, message.seq, *rest)
+
+
+def fields_but_seq(message: Message) -> tuple[object, ...]:
+    """`insert_row` without the seq, for statements that take the seq in SQL."""
     return (
         message.id,
         message.conversation_id,
-        message.seq,
         message.author_id,
         message.body,
         message.created_at,
