@@ -86,6 +86,16 @@ class ChatdServer:
     def log(self) -> str:
         return "".join(self.output)
 
+    def wait_for_log(self, needle: str, since: int = 0, timeout: float = 15) -> str:
+        """The log after `since` characters, once it holds `needle`: a line the server
+        writes reaches `output` through the reader thread, a moment after the server acts."""
+        deadline = time.monotonic() + timeout
+        while needle not in self.log[since:]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {needle!r} in the log:\n{self.log[since:][-1500:]}")
+            time.sleep(0.02)
+        return self.log[since:]
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.proc is None:
             return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import os
 import socket
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -28,16 +27,6 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatdServer]:
 @pytest.fixture(scope="module")
 def crew(srv: ChatdServer) -> Team:
     return Team(srv)
-
-
-def _wait_for_line(srv: ChatdServer, needle: str, since: int, timeout: float = 5) -> str:
-    """The server's log after `since` characters, once it holds `needle`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if needle in srv.log[since:]:
-            return srv.log[since:]
-        time.sleep(0.02)
-    raise AssertionError(f"no {needle!r} in the log:\n{srv.log[since:]}")
 
 
 def _assert_no_traceback(text: str) -> None:
@@ -72,7 +61,7 @@ def test_a_client_leaving_mid_body_logs_no_traceback(srv: ChatdServer) -> None:
             b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b'Content-Length: 1000\r\n\r\n{"username": "ad'
         )
-    logged = _wait_for_line(srv, "route=/api/v1/auth/login status=499", since)
+    logged = srv.wait_for_log("route=/api/v1/auth/login status=499", since)
     _assert_no_traceback(logged)
 
 
@@ -86,7 +75,7 @@ def test_a_client_leaving_mid_upload_logs_no_traceback(srv: ChatdServer, crew: T
             b"Content-Length: 100000\r\n\r\n--xx\r\nContent-Disposition: form-data; "
             b'name="file"; filename="a.txt"\r\n\r\nsome bytes'
         )
-    logged = _wait_for_line(srv, "route=/api/v1/files status=499", since)
+    logged = srv.wait_for_log("route=/api/v1/files status=499", since)
     _assert_no_traceback(logged)
 
 
@@ -100,7 +89,7 @@ def test_a_socket_leaving_before_its_auth_frame_logs_one_line(srv: ChatdServer) 
             b"Sec-WebSocket-Version: 13\r\n\r\n"
         )
         assert sock.recv(4096).startswith(b"HTTP/1.1 101")
-    logged = _wait_for_line(srv, "ws.abandoned", since)
+    logged = srv.wait_for_log("ws.abandoned", since)
     _assert_no_traceback(logged)
     assert len(logged.strip().splitlines()) == 1, logged  # uvicorn's own lines are gone too
 
@@ -134,7 +123,7 @@ def test_a_socket_logs_only_chatd_lines(srv: ChatdServer, crew: Team) -> None:
     ws = WS(srv.url, crew.admin_token)
     ws.welcome()
     ws.close()
-    logged = _wait_for_line(srv, "ws.close", since)
+    logged = srv.wait_for_log("ws.close", since)
     assert "ws.open" in logged
     for chatter in ("[accepted]", "connection open", "connection closed", '"WebSocket '):
         assert chatter not in logged, logged

@@ -64,7 +64,7 @@ def test_a_head_over_the_cap_is_answered_431(bounded: ChatdServer) -> None:
     assert status == 431
     assert headers["content-type"] == "application/json"
     assert body["error"]["code"] == "headers_too_large"  # type: ignore[index]
-    assert "http.refused" in bounded.log
+    bounded.wait_for_log("http.refused")
 
 
 def test_endless_headers_are_cut_and_cost_no_memory(bounded: ChatdServer) -> None:

@@ -127,13 +127,6 @@ def digest_for_an_unread_dm(srv: ChatdServer, body: str) -> None:
     assert sent.status_code == 201, sent.text
 
 
-def wait_for_log(srv: ChatdServer, text: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in srv.log:
-        assert time.monotonic() < deadline, f"no {text} in the log: {srv.log[-1500:]}"
-        time.sleep(0.05)
-
-
 def test_digest_over_starttls_and_tls(
     tmp_path: Path, cert: tuple[Path, Path], secure_mailbox: tuple[str, Mailbox]
 ) -> None:
@@ -148,7 +141,7 @@ def test_digest_over_starttls_and_tls(
         assert isinstance(mail, email.message.EmailMessage)
         plain = mail.get_body(("plain",))
         assert plain is not None and f"sent to you over {security}" in plain.get_content()
-        wait_for_log(srv, "email.sent")
+        srv.wait_for_log("email.sent")
         assert "email.failed" not in srv.log
         assert LOGIN[1] not in srv.log  # the SMTP password is a secret
     finally:
@@ -165,8 +158,8 @@ def test_wrong_smtp_password_is_logged_not_felt(
         digest_for_an_unread_dm(srv, "this one cannot be mailed")
         assert time.monotonic() - started < 5  # the sender never waits for mail
         # refused at AUTH, so TLS itself went through
-        wait_for_log(srv, "email.failed user_id=")
-        wait_for_log(srv, "error=SMTPAuthenticationError")
+        srv.wait_for_log("email.failed user_id=")
+        srv.wait_for_log("error=SMTPAuthenticationError")
         assert mailbox.messages == []
         assert "not the password" not in srv.log
     finally:
