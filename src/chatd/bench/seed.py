@@ -24,12 +24,11 @@ from argon2 import PasswordHasher
 from chatd.clock import SystemClock, now_ms
 from chatd.config import load
 from chatd.db.database import connect
-from chatd.db.indexfile import IndexFile
 from chatd.ids import new_id
 from chatd.models import Conversation, Message, Session, User
 from chatd.services import search
 from chatd.services.accounts import token_hash
-from chatd.services.datadir import SEARCH_INDEX_FILE, open_for_admin
+from chatd.services.datadir import open_for_admin, search_index
 from chatd.store import conversations, messages, sessions, users
 from chatd.store import search as search_store
 
@@ -106,7 +105,7 @@ def seed(data_dir: Path, count: int, conversations_count: int = 500) -> dict[str
 
 async def _build_index(db_path: Path) -> None:
     """The search index, as the server's own catch-up builds it (on the index file's writer)."""
-    index = IndexFile(db_path.with_name(SEARCH_INDEX_FILE), "search")
+    index = search_index(db_path)
     await index.start(lambda: connect(db_path))
     try:
         await index.write(search_store.prepare)

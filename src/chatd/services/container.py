@@ -21,7 +21,6 @@ from chatd import metrics
 from chatd.clock import Clock, SystemClock
 from chatd.config import Config
 from chatd.db.database import Database, SqliteDatabase
-from chatd.db.indexfile import IndexFile
 from chatd.realtime.hub import Hub
 from chatd.realtime.presence import PresenceTracker
 from chatd.services.accounts import Accounts
@@ -29,12 +28,7 @@ from chatd.services.avatars import Avatars
 from chatd.services.bots import Bots
 from chatd.services.commands import Commands
 from chatd.services.conversations import Conversations
-from chatd.services.datadir import (
-    SEARCH_INDEX_FILE,
-    DataDirLock,
-    open_for_admin,
-    prepare_data_dir,
-)
+from chatd.services.datadir import DataDirLock, open_for_admin, prepare_data_dir, search_index
 from chatd.services.files import Files
 from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
@@ -65,8 +59,7 @@ def open_database(config: Config, prepared: Path) -> Database:
         from chatd.db.postgres import PostgresDatabase
 
         return PostgresDatabase(config.storage.postgres_url, prepared)
-    index = IndexFile(prepared.with_name(SEARCH_INDEX_FILE), "search")
-    return SqliteDatabase(prepared, config.storage.synchronous, index=index)
+    return SqliteDatabase(prepared, config.storage.synchronous, index=search_index(prepared))
 
 
 def _integrations(

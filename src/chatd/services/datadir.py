@@ -32,6 +32,7 @@ from pathlib import Path
 from chatd.config import Config
 from chatd.db import migrate
 from chatd.db.database import connect
+from chatd.db.indexfile import IndexFile
 from chatd.db.migrate import SchemaError
 from chatd.services.nodes import ALIVE_S
 
@@ -106,6 +107,12 @@ def _make_dirs(root: Path) -> Path:
     tmp = root / "tmp"
     tmp.mkdir(exist_ok=True)
     return tmp
+
+
+def search_index(db_path: Path) -> IndexFile:
+    """The search index's file beside the database at `db_path`, attached as `search` (the
+    schema name store/search.py's SQL uses)."""
+    return IndexFile(db_path.with_name(SEARCH_INDEX_FILE), "search")
 
 
 def prepare_data_dir(config: Config) -> Path:

@@ -170,9 +170,9 @@ class SearchIndexer:
     def __init__(self, db: Database, delay_s: float = CATCH_UP_DELAY_S) -> None:
         self.db = db
         self.delay_s = delay_s
+        # None on PostgreSQL, which indexes in the send transaction: nothing to do here
         self.index = db.index if isinstance(db, SqliteDatabase) else None
-        self.enabled = self.index is not None  # PostgreSQL indexes in the send transaction
-        self.dirty = self.enabled  # whatever the last run left unindexed
+        self.dirty = self.index is not None  # whatever the last run left unindexed
         self._task: asyncio.Task[None] | None = None
         self._running: asyncio.Task[None] | None = None
         self._changes_forgotten = 0
@@ -189,7 +189,7 @@ class SearchIndexer:
     def sent(self) -> None:
         """A message was committed, edited or deleted (called on the event loop, after the
         commit)."""
-        if not self.enabled:
+        if self.index is None:
             return
         self.dirty = True
         if self._task is None or self._task.done():

@@ -27,12 +27,12 @@ def external(conn: sqlite3.Connection) -> bool:
 INDEX_VERSION = 1  # of the index file's tables; another version is dropped and rebuilt
 
 
-def prepare(conn: sqlite3.Connection) -> bool:
+def prepare(conn: sqlite3.Connection) -> None:
     """Create the index file's tables, or empty them when they do not belong to this
     database (another version, or a mark the messages table does not hold: the file of a
-    data directory restored from a backup); True if it was emptied or made."""
+    data directory restored from a backup)."""
     if _has_marks(conn) and _current(conn):
-        return False
+        return
     for table in ("search_trigram", "search_cjk", "marks"):
         conn.execute(f"DROP TABLE IF EXISTS search.{table}")
     conn.execute(
@@ -49,7 +49,6 @@ def prepare(conn: sqlite3.Connection) -> bool:
         [("version", INDEX_VERSION), ("indexed_through", 0), ("indexed_through_id", ""),
          ("changes_through", 0)],
     )  # fmt: skip
-    return True
 
 
 def _current(conn: sqlite3.Connection) -> bool:
@@ -165,10 +164,6 @@ def changes_after(conn: sqlite3.Connection, seq: int) -> list[tuple[int, int, st
 def forget_changes(conn: sqlite3.Connection, through: int) -> None:
     """Drop the changes the index has taken (it keeps its own mark, so this may lag)."""
     conn.execute("DELETE FROM search_changes WHERE seq <= ?", (through,))
-
-
-def rowid_of(conn: sqlite3.Connection, message_id: str) -> int:
-    return int(conn.execute("SELECT rowid FROM messages WHERE id = ?", (message_id,)).fetchone()[0])
 
 
 def find(
