@@ -91,6 +91,23 @@ def load_visible(
     return message, found
 
 
+def _new_message(request: SendRequest, body: str, reply_to: str | None) -> Message:
+    """The message a send makes, stamped now (in the transaction) and without its seq yet."""
+    now = now_ms(request.clock)
+    return Message(
+        new_message_id(now),
+        request.conversation_id,
+        0,
+        request.user.id,
+        body,
+        now,
+        None,
+        False,
+        reply_to,
+        request.client_id,
+    )
+
+
 def send_one(conn: sqlite3.Connection, request: SendRequest) -> SendResult:
     """Store one message, or answer the earlier one with its `client_id` (created False)."""
     user, conversation_id, client_id = request.user, request.conversation_id, request.client_id
@@ -110,19 +127,7 @@ def send_one(conn: sqlite3.Connection, request: SendRequest) -> SendResult:
             raise validation.fail("reply_to", "is not a message of this conversation")
         if thread:
             parent_id = target[1]  # a reply to a thread reply joins its root's thread
-    now = now_ms(request.clock)
-    message = Message(
-        new_message_id(now),
-        conversation_id,
-        0,
-        user.id,
-        body,
-        now,
-        None,
-        False,
-        parent_id,
-        client_id,
-    )
+    message = _new_message(request, body, parent_id)
     message.thread = thread
     sending.insert_next(conn, message, found.last_seq)  # gives it its seq
     if file_ids:
@@ -199,19 +204,7 @@ def _send_plain(
                 repeats.append((index, first_of[key]))
                 continue
             first_of[key] = len(fresh)
-        now = now_ms(request.clock)
-        message = Message(
-            new_message_id(now),
-            request.conversation_id,
-            0,
-            request.user.id,
-            body,
-            now,
-            None,
-            False,
-            None,
-            request.client_id,
-        )
+        message = _new_message(request, body, None)
         fresh.append((index, message, found.kind))
     if earlier_found:
         messages.hydrate(conn, earlier_found)
