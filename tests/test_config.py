@@ -134,7 +134,7 @@ def test_redacted_masks_every_secret_key_and_url_credentials() -> None:
     """A key marked secret never shows; credentials inside any URL value are masked too."""
     from dataclasses import dataclass, field
 
-    from chatd.config import setting
+    from chatd.config_sections import setting
 
     @dataclass(frozen=True)
     class Vault:

@@ -30,7 +30,7 @@ import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from chatd.config import ServerConfig
+from chatd.config_sections import ServerConfig
 from chatd.errors import (
     BadRequest,
     ChatdError,

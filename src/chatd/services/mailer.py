@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import urlsplit
 
-from chatd.config import EmailConfig
+from chatd.config_sections import EmailConfig
 from chatd.log import event
 from chatd.store.digests import Digest, Item
 
