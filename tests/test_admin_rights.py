@@ -17,8 +17,8 @@ import pytest
 from chatd.clock import ManualClock
 from chatd.config import load
 from chatd.errors import Forbidden
-from chatd.services.accounts import SYSTEM, Principal
 from chatd.services.container import Services
+from chatd.services.principal import SYSTEM, Principal
 
 from .conftest import PASSWORD
 

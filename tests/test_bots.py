@@ -11,8 +11,8 @@ import pytest
 
 from chatd.clock import ManualClock
 from chatd.config import load
-from chatd.services.accounts import SYSTEM
 from chatd.services.container import Services
+from chatd.services.principal import SYSTEM
 
 from .conftest import PASSWORD, ChatdServer, Team, backend_flags
 from .wsclient import WS

@@ -22,10 +22,10 @@ from chatd import __version__, log
 from chatd.config import Config, ConfigError, example_toml, load
 from chatd.db.migrate import SchemaError
 from chatd.errors import ChatdError
-from chatd.services.accounts import SYSTEM
 from chatd.services.container import Services
 from chatd.services.datadir import DataDirBusy, DataDirLock, prepare_data_dir
 from chatd.services.nodes import NodeConflict, check_can_join
+from chatd.services.principal import SYSTEM
 
 T = TypeVar("T")
 

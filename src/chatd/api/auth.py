@@ -6,7 +6,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from chatd.errors import Csrf, Unauthorized
-from chatd.services.accounts import Principal
+from chatd.services.principal import Principal
 
 from .http import services
 

@@ -28,9 +28,9 @@ from chatd.realtime import protocol
 from chatd.realtime.outbox import Outbox
 from chatd.realtime.protocol import Encoded
 from chatd.services import validation
-from chatd.services.accounts import Principal
 from chatd.services.container import Services
 from chatd.services.messages import Draft
+from chatd.services.principal import Principal
 from chatd.services.throttle import TokenBucket
 
 from . import wsprotocol

@@ -1,4 +1,5 @@
-"""Sign-in: first-run setup, registration, login, tokens, sessions and passwords.
+"""Sign-in: first-run setup, registration, login, tokens, sessions and passwords (who a
+signed-in caller is, `Principal`, is in services/principal.py).
 
 Tokens are 256 random bits handed to the client once and stored only as their SHA-256, so a
 copy of the database lets no one sign in. Password hashing (argon2id) runs on a thread so the
@@ -38,6 +39,7 @@ from chatd.realtime.hub import Hub, Revoke
 from chatd.realtime.protocol import CLOSE_UNAUTHORIZED
 from chatd.services import validation
 from chatd.services.onboarding import DefaultChannels, Joined
+from chatd.services.principal import Principal
 from chatd.services.throttle import FailureWindow
 from chatd.store import invites, sessions, users
 
@@ -50,40 +52,6 @@ AUTH_CACHE_MAX = 10_000
 
 def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the user and the session their token belongs to.
-
-    The command line acts as `SYSTEM`, an explicit principal with every admin right and no
-    account behind it, so that no service ever has to read "no principal" as "allowed".
-    """
-
-    user: User
-    session_id: str
-    system: bool = False
-
-    @property
-    def is_admin(self) -> bool:
-        return self.system or self.user.is_admin
-
-    @property
-    def actor_id(self) -> str | None:
-        """The user to record as having done something; None for the command line."""
-        return None if self.system else self.user.id
-
-
-# The command line (`chatd user ...`, `chatd invite create`): whoever may run it on the
-# server's data directory is its operator. Its user is a placeholder never stored anywhere.
-SYSTEM = Principal(User("", "(command line)", "command line", "admin", True, 0), "", system=True)
-
-
-def require_admin(principal: Principal) -> None:
-    """Every admin operation checks here, in the service, whatever route or command called
-    it; the command line passes `SYSTEM`, and no principal at all is refused."""
-    if not isinstance(principal, Principal) or not principal.is_admin:
-        raise Forbidden("only an admin may do that")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from chatd.models import User
 from chatd.realtime.hub import Hub, Revoke
 from chatd.realtime.protocol import CLOSE_UNAUTHORIZED
 from chatd.services import validation
-from chatd.services.accounts import Accounts, ClientInfo, Principal
+from chatd.services.accounts import Accounts, ClientInfo
+from chatd.services.principal import Principal
 from chatd.services.users import Users
 from chatd.store import sessions, users
 

@@ -28,11 +28,11 @@ from chatd.log import event
 from chatd.models import Command, Message, User, Via
 from chatd.realtime.hub import Event, Hub
 from chatd.services import access, slack, validation
-from chatd.services.accounts import Principal
 from chatd.services.bots import integration_bot
 from chatd.services.keyring import Keyring, digest
 from chatd.services.messages import Messages
 from chatd.services.outbound import Answer, Outbound, OutboundError, check_url
+from chatd.services.principal import Principal
 from chatd.services.throttle import FailureWindow
 from chatd.services.users import Site, Users
 from chatd.store import commands, conversations, users

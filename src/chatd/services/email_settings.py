@@ -16,7 +16,7 @@ from chatd.db.database import Database
 from chatd.errors import NotFound
 from chatd.models import User
 from chatd.services import validation
-from chatd.services.accounts import Principal, require_admin
+from chatd.services.principal import Principal, require_admin
 from chatd.store import notify as store
 
 MAX_EMAIL_CHARS = 254

@@ -28,11 +28,11 @@ from chatd.ids import new_id
 from chatd.log import event
 from chatd.models import Message, OutgoingHook, User
 from chatd.services import slack, validation
-from chatd.services.accounts import Principal
 from chatd.services.bots import integration_bot
 from chatd.services.keyring import Keyring
 from chatd.services.messages import Messages
 from chatd.services.outbound import Answer, Outbound, OutboundError, check_url
+from chatd.services.principal import Principal
 from chatd.services.users import Users
 from chatd.store import conversations, outgoing, users
 

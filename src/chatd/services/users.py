@@ -17,8 +17,9 @@ from chatd.models import User
 from chatd.realtime.hub import Event, Hub, Revoke
 from chatd.realtime.protocol import CLOSE_UNAUTHORIZED
 from chatd.services import validation
-from chatd.services.accounts import Accounts, Principal, require_admin, token_hash
+from chatd.services.accounts import Accounts, token_hash
 from chatd.services.onboarding import Joined
+from chatd.services.principal import Principal, require_admin
 from chatd.store import conversations as conversation_store
 from chatd.store import invites, sessions, users
 
