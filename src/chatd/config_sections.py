@@ -43,6 +43,15 @@ def setting(
     return field(default=default, metadata=meta)
 
 
+def _check_networks(name: str, networks: tuple[str, ...]) -> None:
+    """Every entry of a list of networks (`10.0.0.0/8`, `::1`) parses; the key names the bad one."""
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name}: {network!r} is not a network") from None
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     host: str = setting("127.0.0.1", "address to listen on")
@@ -87,13 +96,7 @@ class ServerConfig:
         return bool(self.tls_cert_file)
 
     def __post_init__(self) -> None:
-        for network in self.metrics_networks:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ConfigError(
-                    f"server.metrics_networks: {network!r} is not a network"
-                ) from None
+        _check_networks("server.metrics_networks", self.metrics_networks)
 
     def may_read_metrics(self, host: str) -> bool:
         """Whether a client at `host` (the forwarded address behind a trusted proxy) is in
@@ -196,13 +199,7 @@ class IntegrationsConfig:
     )
 
     def __post_init__(self) -> None:
-        for network in self.deny_networks:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ConfigError(
-                    f"integrations.deny_networks: {network!r} is not a network"
-                ) from None
+        _check_networks("integrations.deny_networks", self.deny_networks)
 
 
 @dataclass(frozen=True)
